@@ -1,0 +1,99 @@
+package shrinkmap
+
+import (
+	"fmt"
+	"time"
+)
+
+// DefaultStep is the number of entries an incremental migration moves per
+// map operation unless WithIncremental says otherwise. See WithIncremental.
+const DefaultStep = 64
+
+// DefaultMinIncremental is the live size below which a compaction copies the
+// map at once even when incremental migration is on: under it, a whole copy
+// pauses the caller less than the migration's bookkeeping costs overall.
+const DefaultMinIncremental = 8192
+
+// An Option configures a map made by New, Collect or NewConcurrent.
+type Option func(*config)
+
+// config holds the settings that Options write. Its zero value means "not
+// yet configured"; defaultConfig gives the settings of a zero ShrinkMap.
+type config struct {
+	policy       Policy
+	capacity     int
+	hook         func(ShrinkEvent)
+	step         int
+	shards       int
+	compactEvery time.Duration
+}
+
+func defaultConfig() config {
+	return config{policy: DefaultPolicy(), step: DefaultStep}
+}
+
+// newConfig applies opts over the defaults and panics with a message naming
+// the field, the value and the allowed range if a setting is invalid.
+func newConfig(opts []Option) config {
+	cfg := defaultConfig()
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		panic(err.Error())
+	}
+	return cfg
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.policy == nil:
+		return fmt.Errorf("shrinkmap: Policy is nil; want a non-nil Policy (use Never() to disable automatic compaction)")
+	case c.capacity < 0:
+		return fmt.Errorf("shrinkmap: Capacity = %d; want >= 0", c.capacity)
+	case c.step < 0:
+		return fmt.Errorf("shrinkmap: Incremental step = %d; want >= 0 (0 copies at once)", c.step)
+	case c.shards < 0 || c.shards&(c.shards-1) != 0:
+		return fmt.Errorf("shrinkmap: Shards = %d; want 0 (default) or a power of two >= 1", c.shards)
+	case c.compactEvery < 0:
+		return fmt.Errorf("shrinkmap: CompactEvery = %v; want >= 0 (0 disables background compaction)", c.compactEvery)
+	}
+	if v, ok := c.policy.(interface{ Validate() error }); ok {
+		return v.Validate()
+	}
+	return nil
+}
+
+// WithPolicy sets the policy that decides when the map compacts itself.
+// The default is DefaultPolicy(). A nil policy makes New panic.
+func WithPolicy(p Policy) Option {
+	return func(c *config) { c.policy = p }
+}
+
+// WithCapacity sizes the map for n entries up front, like make(map[K]V, n),
+// and sets a floor that automatic compaction never goes below: a map that
+// compacts itself keeps room for at least n entries. Shrink ignores the
+// floor. A negative n makes New panic.
+func WithCapacity(n int) Option {
+	return func(c *config) { c.capacity = n }
+}
+
+// WithShrinkHook sets a function that the map calls after each compaction
+// completes, with what the compaction did. The hook runs on the goroutine
+// whose operation completed the compaction, after the map is consistent
+// again: a panic in the hook propagates to that caller and loses no entry.
+func WithShrinkHook(hook func(ShrinkEvent)) Option {
+	return func(c *config) { c.hook = hook }
+}
+
+// WithIncremental sets how a compaction copies the live entries.
+//
+// With step > 0 (the default, DefaultStep) a compaction of DefaultMinIncremental
+// entries or more is incremental: a fresh table takes new writes and every
+// later Get, Set and Delete moves at most step entries out of the old table
+// until it is empty and released, so no single operation pays for copying a
+// large map. With step == 0 a compaction copies every live entry at once,
+// inside the operation that triggers it. A negative step makes New panic.
+func WithIncremental(step int) Option {
+	return func(c *config) { c.step = step }
+}

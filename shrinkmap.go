@@ -1,0 +1,276 @@
+package shrinkmap
+
+import "time"
+
+// ShrinkMap is a map from K to V that gives memory back after deletes.
+//
+// It wraps a native Go map, tracks its live count and its peak since the last
+// compaction, and when its Policy says so copies the live entries into a
+// fresh map so that the old table can be freed. Get, Set and Delete run in
+// amortized O(1) time; compaction costs amortized O(1) per operation (see
+// Policy). By default a large compaction is incremental: each later
+// operation moves at most DefaultStep entries, so no single call pauses for a
+// whole copy (see WithIncremental).
+//
+// The zero value is an empty map with the default policy, ready to use. A
+// ShrinkMap is not safe for concurrent use by multiple goroutines; use
+// Concurrent for that. A ShrinkMap must not be copied after first use (go
+// vet reports copies).
+type ShrinkMap[K comparable, V any] struct {
+	_ noCopy
+
+	cur  map[K]V       // takes every new key; nil until the first Set
+	old  map[K]V       // the table an incremental compaction drains; nil otherwise
+	nans []entry[K, V] // entries whose key is not equal to itself (NaN): no map lookup finds them
+	mig  *migration    // the incremental compaction in progress; nil otherwise
+
+	cfg       config
+	group     int64 // estimated bytes of one group of cur's table
+	curSized  int   // entries cur's table was made or has grown for
+	peak      int   // largest Len since the last compaction
+	deletes   int   // deletes since the last compaction
+	shrinks   int   // compactions completed
+	gen       int   // bumped when cur and old are replaced, for iterators
+	iterating int   // iterations in progress: compaction waits for them
+	pending   bool  // a Delete during iteration left the policy unasked
+}
+
+type entry[K comparable, V any] struct {
+	key K
+	val V
+}
+
+// noCopy makes go vet's copylocks check report copies of a ShrinkMap.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
+
+// New returns an empty map configured by opts. It panics with a message
+// naming the field, the value and the allowed range if an option is invalid.
+func New[K comparable, V any](opts ...Option) *ShrinkMap[K, V] {
+	m := &ShrinkMap[K, V]{cfg: newConfig(opts)}
+	m.init()
+	if m.cfg.capacity > 0 {
+		m.cur = make(map[K]V, m.cfg.capacity)
+		m.curSized = m.cfg.capacity
+	}
+	return m
+}
+
+// init gives a zero ShrinkMap its default configuration.
+func (m *ShrinkMap[K, V]) init() {
+	if m.cfg.policy == nil {
+		m.cfg = defaultConfig()
+	}
+	if m.group == 0 {
+		m.group = groupBytes[K, V]()
+	}
+}
+
+// Get returns the value stored for k and whether it was present.
+func (m *ShrinkMap[K, V]) Get(k K) (V, bool) {
+	if m.mig != nil {
+		return m.getMigrating(k)
+	}
+	v, ok := m.cur[k]
+	return v, ok
+}
+
+// Has reports whether k is present.
+func (m *ShrinkMap[K, V]) Has(k K) bool {
+	_, ok := m.Get(k)
+	return ok
+}
+
+// Set stores v for k. Like a native map, a key that is not equal to itself
+// (a NaN) adds a new entry on every Set and can be reached only by iteration.
+func (m *ShrinkMap[K, V]) Set(k K, v V) {
+	if m.cur == nil || m.mig != nil || k != k {
+		m.setSlow(k, v)
+		return
+	}
+	m.cur[k] = v
+	m.grew()
+}
+
+func (m *ShrinkMap[K, V]) setSlow(k K, v V) {
+	switch {
+	case k != k:
+		m.init()
+		m.nans = append(m.nans, entry[K, V]{k, v})
+	case m.mig != nil:
+		m.setMigrating(k, v)
+	default:
+		m.init()
+		if m.cur == nil {
+			m.cur = make(map[K]V, m.cfg.capacity)
+			m.curSized = m.cfg.capacity
+		}
+		m.cur[k] = v
+	}
+	m.grew()
+}
+
+// grew records the sizes after an insert.
+func (m *ShrinkMap[K, V]) grew() {
+	if n := len(m.cur); n > m.curSized {
+		m.curSized = n
+	}
+	if n := m.Len(); n > m.peak {
+		m.peak = n
+	}
+}
+
+// Delete removes k, if present, and compacts the map if its policy says so.
+// Delete of a NaN key removes nothing, as in a native map.
+func (m *ShrinkMap[K, V]) Delete(k K) {
+	if m.mig != nil {
+		m.deleteMigrating(k)
+		return
+	}
+	n := len(m.cur)
+	delete(m.cur, k)
+	if len(m.cur) < n {
+		m.deletes++
+		m.maybeShrink()
+	}
+}
+
+// Len returns the number of entries.
+func (m *ShrinkMap[K, V]) Len() int {
+	return len(m.cur) + len(m.old) + len(m.nans)
+}
+
+// Clear removes every entry and drops the tables, so that their memory can
+// be freed; unlike the builtin clear, which keeps the table. It ends any
+// incremental compaction and resets Peak to 0. O(1), plus the cost of
+// stopping a migration in progress.
+func (m *ShrinkMap[K, V]) Clear() {
+	m.stopMigration()
+	m.cur, m.old, m.nans = nil, nil, nil
+	m.reset(0)
+	m.gen++
+}
+
+// reset starts a new history after a compaction or Clear: cur's table is
+// sized for sized entries.
+func (m *ShrinkMap[K, V]) reset(sized int) {
+	m.curSized = sized
+	m.peak = m.Len()
+	m.deletes = 0
+}
+
+// Shrink compacts the map now: it finishes or abandons any incremental
+// compaction and copies the live entries into a fresh table sized for them,
+// ignoring the WithCapacity floor. On an empty map it releases the table
+// entirely. It runs in O(Len + old table size) time and always copies at
+// once; it is safe to call during an iteration, which then goes on over the
+// entries still present.
+func (m *ShrinkMap[K, V]) Shrink() {
+	m.init()
+	m.compactNow(0, true)
+}
+
+// Stats returns a snapshot of the map's occupancy and history.
+func (m *ShrinkMap[K, V]) Stats() Stats {
+	m.init()
+	s := Stats{
+		Len:        m.Len(),
+		Peak:       m.peak,
+		Shrinks:    m.shrinks,
+		TableBytes: m.tableBytes(),
+	}
+	s.WastedBytes = max(0, s.TableBytes-tableBytes(len(m.cur)+len(m.old), m.group))
+	if m.mig != nil {
+		s.Migrating = true
+		s.MigrationLeft = len(m.old)
+	}
+	return s
+}
+
+func (m *ShrinkMap[K, V]) tableBytes() int64 {
+	b := tableBytes(m.curSized, m.group)
+	if m.mig != nil {
+		b += m.mig.oldBytes
+	}
+	return b
+}
+
+// maybeShrink starts a compaction after a Delete if it would shrink the
+// table, enough deletes have paid for it and the policy agrees.
+func (m *ShrinkMap[K, V]) maybeShrink() {
+	if m.iterating > 0 {
+		m.pending = true
+		return
+	}
+	live := len(m.cur) + len(m.old)
+	if m.mig != nil || m.deletes < live/8 {
+		return
+	}
+	floor := max(live, m.cfg.capacity)
+	if tableBytes(floor, m.group) >= m.tableBytes() {
+		return
+	}
+	if !m.cfg.policy.ShouldShrink(m.Stats()) {
+		return
+	}
+	if m.cfg.step > 0 && live >= DefaultMinIncremental {
+		m.startMigration(floor)
+		return
+	}
+	m.compactNow(floor, false)
+}
+
+// compactNow copies the live entries into a fresh table sized for
+// max(Len, floor) entries and drops the old tables, without modifying them:
+// an iteration in progress may still be reading them.
+func (m *ShrinkMap[K, V]) compactNow(floor int, manual bool) {
+	start := m.clock()
+	before := m.tableBytes()
+	m.stopMigration()
+	live := len(m.cur) + len(m.old)
+	sized := max(live, floor)
+	var fresh map[K]V
+	if sized > 0 {
+		fresh = make(map[K]V, sized)
+		for k, v := range m.cur {
+			fresh[k] = v
+		}
+		for k, v := range m.old {
+			fresh[k] = v
+		}
+	}
+	m.cur, m.old = fresh, nil
+	m.reset(sized)
+	m.gen++
+	m.shrinks++
+	m.notify(ShrinkEvent{
+		Entries:     live,
+		BytesBefore: before,
+		BytesAfter:  m.tableBytes(),
+		Duration:    m.since(start),
+		Manual:      manual,
+	})
+}
+
+// clock returns the time now if a hook will want durations.
+func (m *ShrinkMap[K, V]) clock() time.Time {
+	if m.cfg.hook == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+func (m *ShrinkMap[K, V]) since(start time.Time) time.Duration {
+	if start.IsZero() {
+		return 0
+	}
+	return time.Since(start)
+}
+
+func (m *ShrinkMap[K, V]) notify(e ShrinkEvent) {
+	if m.cfg.hook != nil {
+		m.cfg.hook(e)
+	}
+}

@@ -1,0 +1,100 @@
+package shrinkmap
+
+import (
+	"math/bits"
+	"time"
+	"unsafe"
+)
+
+// Stats describes a map's occupancy and history. It is a snapshot intended
+// for diagnostics and for policies; byte figures are estimates derived from
+// the layout of Go's Swiss-table maps (see TableBytes).
+type Stats struct {
+	// Len is the number of live entries.
+	Len int
+	// Peak is the largest Len since the last compaction, Shrink or Clear,
+	// each of which resets it to the live count.
+	Peak int
+	// Shrinks counts the compactions completed so far, automatic or by
+	// Shrink. Clear does not count.
+	Shrinks int
+	// TableBytes estimates the bytes held by the map's tables: groups of 8
+	// slots with an 8-byte control word, sized for the most entries the
+	// table has held at a 7/8 maximum load, rounded up to a power of two.
+	// Keys and values over 128 bytes are stored out of line; the table
+	// counts a pointer for them, not the objects they point to.
+	TableBytes int64
+	// WastedBytes is TableBytes minus the estimate for a fresh table of
+	// Len entries: what a compaction would give back.
+	WastedBytes int64
+	// Migrating reports whether an incremental compaction is in progress.
+	Migrating bool
+	// MigrationLeft is the number of entries still in the old table while
+	// Migrating; 0 otherwise.
+	MigrationLeft int
+}
+
+// ShrinkEvent describes one completed compaction, as passed to the hook set
+// by WithShrinkHook.
+type ShrinkEvent struct {
+	// Entries is the number of live entries when the compaction started.
+	Entries int
+	// BytesBefore and BytesAfter estimate the table bytes before the
+	// compaction started and after it completed (see Stats.TableBytes).
+	BytesBefore, BytesAfter int64
+	// Duration is the time spent copying entries; for an incremental
+	// compaction, the sum over its steps.
+	Duration time.Duration
+	// Manual reports whether Shrink started the compaction.
+	Manual bool
+	// Incremental reports whether the entries moved in bounded steps.
+	Incremental bool
+}
+
+const (
+	groupSlots      = 8   // slots per Swiss-table group
+	maxAvgGroupLoad = 7   // a table grows past 7/8 full
+	maxInlineBytes  = 128 // larger keys and values are stored indirectly
+)
+
+// groupBytes returns the size of one Swiss-table group of a map[K]V: an
+// 8-byte control word and 8 slots of a key and a value, where a key or value
+// over 128 bytes takes a pointer's room.
+func groupBytes[K comparable, V any]() int64 {
+	var k K
+	var v V
+	ks, kAlign := inlineSize(unsafe.Sizeof(k), unsafe.Alignof(k))
+	vs, vAlign := inlineSize(unsafe.Sizeof(v), unsafe.Alignof(v))
+	align := max(kAlign, vAlign, 1)
+	slot := alignUp(alignUp(ks, vAlign)+vs, align)
+	return int64(alignUp(8+groupSlots*slot, max(align, 8)))
+}
+
+func inlineSize(size, align uintptr) (uintptr, uintptr) {
+	if size > maxInlineBytes {
+		return unsafe.Sizeof(uintptr(0)), unsafe.Alignof(uintptr(0))
+	}
+	return size, align
+}
+
+func alignUp(n, align uintptr) uintptr {
+	if align <= 1 {
+		return n
+	}
+	return (n + align - 1) / align * align
+}
+
+// tableBytes estimates the bytes of a Swiss table that has held at most n
+// entries, for groups of size group: small maps take one group; larger ones
+// hold n at up to 7/8 load in a power-of-two number of slots.
+func tableBytes(n int, group int64) int64 {
+	if n <= 0 {
+		return 0
+	}
+	if n <= groupSlots {
+		return group
+	}
+	slots := (uint64(n)*groupSlots + maxAvgGroupLoad - 1) / maxAvgGroupLoad
+	slots = 1 << bits.Len64(slots-1)
+	return int64(slots/groupSlots) * group
+}
