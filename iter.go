@@ -12,8 +12,9 @@ import "iter"
 // map does not compact itself or move entries between tables; a compaction
 // that a Delete in the body would have started is considered when the last
 // iteration ends. An early break or a panicking body leaves the map
-// consistent, with no entry lost or duplicated. A full iteration takes
-// O(table size) time.
+// consistent, with no entry lost or duplicated. An iteration that is never
+// finished (an iter.Pull whose stop function is never called) keeps the map
+// from compacting itself. A full iteration takes O(table size) time.
 func (m *ShrinkMap[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
 		m.iterating++
