@@ -45,19 +45,21 @@ func moveEntries[K comparable, V any](src, dst map[K]V, step int) iter.Seq[struc
 	}
 }
 
-// startMigration makes a fresh table sized for floor entries and starts
-// moving the live entries into it, step by step.
-func (m *ShrinkMap[K, V]) startMigration(floor int) {
+// startMigration makes a fresh table and starts moving the live entries
+// into it, step by step. The table is sized only for the WithCapacity floor
+// and grows as entries arrive: sizing it for every live entry up front would
+// allocate and clear the whole table inside one operation.
+func (m *ShrinkMap[K, V]) startMigration() {
 	mig := &migration{
 		entries:  len(m.cur) + len(m.old),
 		before:   m.tableBytes(),
 		oldBytes: m.tableBytes(),
 	}
-	m.old, m.cur = m.cur, make(map[K]V, floor)
+	m.old, m.cur = m.cur, make(map[K]V, m.cfg.capacity)
 	mig.next, mig.stop = iter.Pull(moveEntries(m.old, m.cur, m.cfg.step))
 	mig.cleanup = runtime.AddCleanup(m, func(stop func()) { stop() }, mig.stop)
 	m.mig = mig
-	m.reset(floor)
+	m.reset(m.cfg.capacity)
 }
 
 // advance moves the next step of entries, unless an iteration is in

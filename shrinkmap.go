@@ -216,7 +216,7 @@ func (m *ShrinkMap[K, V]) maybeShrink() {
 		return
 	}
 	if m.cfg.step > 0 && live >= DefaultMinIncremental {
-		m.startMigration(floor)
+		m.startMigration()
 		return
 	}
 	m.compactNow(floor, false)
