@@ -55,6 +55,9 @@ const (
 	groupSlots      = 8   // slots per Swiss-table group
 	maxAvgGroupLoad = 7   // a table grows past 7/8 full
 	maxInlineBytes  = 128 // larger keys and values are stored indirectly
+	maxTableSlots   = 1024
+	maxSmallAlloc   = 32 << 10 // larger allocations take whole pages
+	pageBytes       = 8 << 10
 )
 
 // groupBytes returns the size of one Swiss-table group of a map[K]V: an
@@ -86,7 +89,9 @@ func alignUp(n, align uintptr) uintptr {
 
 // tableBytes estimates the bytes of a Swiss table that has held at most n
 // entries, for groups of size group: small maps take one group; larger ones
-// hold n at up to 7/8 load in a power-of-two number of slots.
+// hold n at up to 7/8 load in a power-of-two number of slots, split into
+// tables of at most 1024 slots whose group arrays, when over 32 KiB, take
+// whole 8 KiB pages.
 func tableBytes(n int, group int64) int64 {
 	if n <= 0 {
 		return 0
@@ -96,5 +101,10 @@ func tableBytes(n int, group int64) int64 {
 	}
 	slots := (uint64(n)*groupSlots + maxAvgGroupLoad - 1) / maxAvgGroupLoad
 	slots = 1 << bits.Len64(slots-1)
-	return int64(slots/groupSlots) * group
+	perTable := min(slots, maxTableSlots)
+	array := int64(perTable/groupSlots) * group
+	if array > maxSmallAlloc {
+		array = (array + pageBytes - 1) / pageBytes * pageBytes
+	}
+	return int64(slots/perTable) * array
 }
