@@ -1,0 +1,29 @@
+package shrinkmap
+
+import "time"
+
+// WithShards sets the number of shards of a Concurrent map: 0 (the
+// default) picks DefaultShards(), any other n must be a power of two. More
+// shards mean less lock contention and smaller compactions, and cost about
+// 300 bytes each plus a buffer of the largest shard's entries during All.
+// NewConcurrent panics on a negative n or one that is not a power of two;
+// New and Collect ignore the setting.
+func WithShards(n int) Option {
+	return func(c *config) { c.shards = n }
+}
+
+// WithCompactEvery makes a Concurrent map start one background goroutine
+// that every d visits each shard in turn: it finishes the shard's
+// incremental compaction, if one is in progress, in bounded batches (each
+// holds the shard's lock while it moves at most tidySteps steps of entries,
+// see WithIncremental), and otherwise asks the shard's policy whether to
+// compact, as a Delete would. This gives memory back from maps that stopped
+// receiving operations mid-migration or right after a drain.
+//
+// d == 0 (the default) starts no goroutine: compaction then happens only
+// inside map operations. Close stops the goroutine; a map dropped without
+// Close stops it once the garbage collector finds the map unreachable.
+// NewConcurrent panics on a negative d; New and Collect ignore the setting.
+func WithCompactEvery(d time.Duration) Option {
+	return func(c *config) { c.compactEvery = d }
+}
