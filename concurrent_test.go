@@ -436,7 +436,7 @@ func concWorker[K comparable](t *testing.T, c *Concurrent[K, int], model map[K]i
 		case op < 90:
 			v, found := c.Compute(k, func(o int, l bool) (int, ComputeOp) { return o + 1, UpdateOp })
 			model[k] = old + 1
-			ok = concSame(t, v, found, old + 1, true, "op %d: Compute(%v, increment)", i, k)
+			ok = concSame(t, v, found, old+1, true, "op %d: Compute(%v, increment)", i, k)
 		default:
 			c.Set(k, i)
 			model[k] = i
