@@ -6,6 +6,7 @@ require (
 	github.com/puzpuzpuz/xsync/v4 v4.5.0
 	github.com/shrinkmap/shrinkmap v0.0.0
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/exp v0.0.0-20261113113407-e3970619a1a4
 	gonum.org/v1/plot v0.17.0
 )
 

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Regenerates benchmarks/results: the traffic-burst chart and table
+# (burst.png, burst.svg, burst.md) and one benchstat table per benchmark
+# group (ops.md, churn.md, spike.md, drain-latency.md, retained.md,
+# concurrent.md), with the raw benchmark output in results/raw/.
+#
+#   bash benchmarks/run.sh            # everything, -count 6 (about an hour on 2 busy cores)
+#   COUNT=1 bash benchmarks/run.sh    # a quick look
+#   bash benchmarks/run.sh burst ops  # only the named parts
+#
+# Parts: burst ops churn spike drain-latency retained concurrent.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+COUNT=${COUNT:-6}
+BENCHSTAT=(go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da)
+OUT=results
+mkdir -p "$OUT/raw"
+
+machine() {
+	printf '%s %s/%s, %s CPUs, %s' "$(go env GOVERSION)" "$(go env GOOS)" "$(go env GOARCH)" "$(nproc)" \
+		"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || echo 'unknown CPU model')"
+}
+
+# shellwords ARGS...: ARGS as one line to paste into a shell, each argument
+# with characters outside [A-Za-z0-9_./,=:-] in single quotes.
+shellwords() {
+	local out=() a
+	for a in "$@"; do
+		if [[ $a =~ ^[A-Za-z0-9_./,=:@-]+$ ]]; then
+			out+=("$a")
+		else
+			out+=("'${a//\'/\'\\\'\'}'")
+		fi
+	done
+	echo "${out[*]}"
+}
+
+# bench NAME TITLE BASELINE FLAGS...: runs go test -bench with FLAGS, keeps
+# the raw output in results/raw/NAME.txt and benchstat's full text table in
+# results/raw/NAME.benchstat.txt, and writes results/NAME.md: the command,
+# the machine, and benchstat's medians as markdown tables, peers as columns,
+# each with its ratio to BASELINE, the first column.
+bench() {
+	local name=$1 title=$2 baseline=$3
+	shift 3
+	local cmd=(go test -run '^$' -benchmem -count "$COUNT" "$@" .)
+	echo "== $name: $(shellwords "${cmd[@]}")" >&2
+	"${cmd[@]}" | tee "$OUT/raw/$name.txt" >&2
+	"${BENCHSTAT[@]}" -col /impl "$OUT/raw/$name.txt" >"$OUT/raw/$name.benchstat.txt"
+	{
+		echo "# $title"
+		echo
+		echo "Command (inside \`benchmarks/\`): \`$(shellwords "${cmd[@]}")\`, then"
+		echo "\`${BENCHSTAT[*]} -col /impl results/raw/$name.txt\`"
+		echo "(full output with confidence intervals: [raw/$name.benchstat.txt](raw/$name.benchstat.txt))  "
+		echo "Machine: $(machine)  "
+		echo "Generated $(date -u '+%Y-%m-%d %H:%M UTC'), -count $COUNT. The machine is shared with other jobs: compare the"
+		echo "peers by their ratio to the first column ($baseline), measured in the same run, not across runs."
+		echo "A ratio marked ~ is not significant at p < 0.05."
+		echo
+		"${BENCHSTAT[@]}" -format csv -col /impl "$OUT/raw/$name.txt" 2>/dev/null | go run ./cmd/benchmd
+	} >"$OUT/$name.md"
+}
+
+parts=("$@")
+if [ ${#parts[@]} -eq 0 ]; then
+	parts=(burst ops churn spike drain-latency retained concurrent)
+fi
+for part in "${parts[@]}"; do
+	case $part in
+	burst) go run ./cmd/burst -out "$OUT" ;;
+	ops) bench ops "get, set (overwrite) and delete (delete + set) by size and key type" native \
+		-bench '^BenchmarkOps$' -benchtime 100ms ;;
+	churn) bench churn "churn: a fixed live set, one insert and one delete per op" native \
+		-bench '^BenchmarkChurn$' -benchtime 200ms ;;
+	spike) bench spike "spike: fill to n, drain to 1%, over the same map (ns/entry per Set or Delete)" native \
+		-bench '^BenchmarkSpike$' -benchtime 3x ;;
+	drain-latency) bench drain-latency "drain latency: delete 2M int keys with a Get between, per-operation quantiles" native \
+		-bench '^BenchmarkDrainLatency$/.*/.*/n=2M$' -benchtime 1x ;;
+	retained) bench retained "retained heap after the seed's drain (1M x [128]byte to 1%)" native \
+		-bench '^BenchmarkRetained$' -benchtime 1x ;;
+	concurrent) bench concurrent "concurrent mixes: 64k int keys, 99/90/50% reads, rest Set/Delete" sync.Map \
+		-bench '^BenchmarkConcurrent$' -benchtime 200ms -cpu 1,2,4 ;;
+	*)
+		echo "run.sh: unknown part $part; want one of burst ops churn spike drain-latency retained concurrent" >&2
+		exit 2
+		;;
+	esac
+done
