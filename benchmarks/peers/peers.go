@@ -1,7 +1,8 @@
 // Package peers puts every map the benchmarks compare behind one small
 // interface: the native map, the seed's two remedies (a periodic full copy
 // and pointer values), sync.Map, xsync.Map, a sync.RWMutex-guarded map,
-// ShrinkMap in three configurations and shrinkmap.Concurrent.
+// ShrinkMap in three configurations (default, stop-the-world compaction,
+// Never) and shrinkmap.Concurrent with its default options.
 package peers
 
 import (
@@ -49,7 +50,7 @@ const (
 
 // All returns every peer, the native map first.
 func All[K comparable, V any]() []Peer[K, V] {
-	all := []Peer[K, V]{
+	return []Peer[K, V]{
 		{Name: Native, New: func() Map[K, V] { return NewNative[K, V]() }},
 		{Name: NativeCopy, New: func() Map[K, V] { return NewCopying[K, V]() }},
 		{Name: NativePointer, New: func() Map[K, V] { return NewPointers[K, V]() }},
@@ -61,11 +62,8 @@ func All[K comparable, V any]() []Peer[K, V] {
 		{Name: ShrinkNever, New: func() Map[K, V] {
 			return shrinkmap.New[K, V](shrinkmap.WithPolicy(shrinkmap.Never()))
 		}},
+		{Name: Concurrent, Safe: true, New: func() Map[K, V] { return shrinkmap.NewConcurrent[K, V]() }},
 	}
-	if p, ok := concurrentPeer[K, V](); ok {
-		all = append(all, p)
-	}
-	return all
 }
 
 // Concurrents returns the peers that are safe for concurrent use, sync.Map

@@ -60,7 +60,7 @@ func TestAllStartsWithNativeAndConcurrentsWithSyncMap(t *testing.T) {
 		assert.False(t, names[p.Name], "All() lists %s twice", p.Name)
 		names[p.Name] = true
 	}
-	for _, want := range []string{Native, NativeCopy, NativePointer, SyncMap, XsyncMap, RWMutexMap, ShrinkDefault, ShrinkSTW, ShrinkNever} {
+	for _, want := range []string{Native, NativeCopy, NativePointer, SyncMap, XsyncMap, RWMutexMap, ShrinkDefault, ShrinkSTW, ShrinkNever, Concurrent} {
 		assert.True(t, names[want], "All() lacks %s", want)
 	}
 	safe := Concurrents[int, int]()
