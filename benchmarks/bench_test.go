@@ -28,6 +28,13 @@ import (
 // so each pays the same interface call per operation: the figures compare
 // the maps, not the calls. The root module's bench_test.go times the native
 // map and ShrinkMap with direct calls.
+//
+// run.sh runs them all with the flags behind results/*.md. Under -short
+// every benchmark runs at one small size, so that
+//
+//	go test -short -run '^$' -bench . -benchtime 1x
+//
+// checks in seconds that none has rotted.
 
 type size struct {
 	name string
@@ -37,6 +44,18 @@ type size struct {
 // opSizes are the map sizes of the per-operation benchmarks: powers of two,
 // so that a key index wraps with a mask.
 var opSizes = []size{{"1k", 1 << 10}, {"64k", 1 << 16}, {"1M", 1 << 20}}
+
+// smallSize is the one size every benchmark runs at under -short, so that
+// go test -short -run '^$' -bench . -benchtime 1x checks them all in seconds.
+var smallSize = size{"1k", 1 << 10}
+
+// scaled returns sizes, or under -short only smallSize.
+func scaled(sizes ...size) []size {
+	if testing.Short() {
+		return []size{smallSize}
+	}
+	return sizes
+}
 
 // keySet holds n distinct keys, and the same keys in the shuffled order in
 // which the benchmarks visit them, so that lookups hit the table at random.
@@ -90,7 +109,7 @@ func checkLen[K comparable, V any](b *testing.B, p string, m peers.Map[K, V], wa
 // key and sets it again at once (so the size stays n; compare with set for
 // the Delete's share). Keys are visited in random order.
 func BenchmarkOps(b *testing.B) {
-	for _, s := range opSizes {
+	for _, s := range scaled(opSizes...) {
 		benchOps(b, s, "int", newKeySet(s.n, intKey))
 		benchOps(b, s, "string", newKeySet(s.n, stringKey))
 	}
@@ -142,14 +161,10 @@ func benchOps[K comparable](b *testing.B, s size, key string, ks keySet[K]) {
 // and deletes the oldest, like a session table. Keys come from a ring four
 // times the live set, so a deleted key comes back only much later.
 func BenchmarkChurn(b *testing.B) {
-	for _, c := range []struct {
-		s   size
-		key string
-	}{{size{"64k", 1 << 16}, "int"}, {size{"64k", 1 << 16}, "string"}, {size{"1M", 1 << 20}, "int"}} {
-		if c.key == "int" {
-			benchChurn(b, c.s, c.key, newKeySet(4*c.s.n, intKey))
-		} else {
-			benchChurn(b, c.s, c.key, newKeySet(4*c.s.n, stringKey))
+	for _, s := range scaled(size{"64k", 1 << 16}, size{"1M", 1 << 20}) {
+		benchChurn(b, s, "int", newKeySet(4*s.n, intKey))
+		if s.n <= 1<<16 {
+			benchChurn(b, s, "string", newKeySet(4*s.n, stringKey))
 		}
 	}
 }
@@ -174,7 +189,7 @@ func benchChurn[K comparable](b *testing.B, s size, key string, ring keySet[K]) 
 // keeps its peak table refills without growing; one that gives it back
 // grows it again on each refill. ns/entry is the time per Set or Delete.
 func BenchmarkSpike(b *testing.B) {
-	for _, s := range []size{{"64k", 1 << 16}, {"1M", 1 << 20}} {
+	for _, s := range scaled(size{"64k", 1 << 16}, size{"1M", 1 << 20}) {
 		keep := s.n / 100
 		runPeers(b, peers.All[int, int](), "spike", "n="+s.name+"/left=1pct", func(b *testing.B, p peers.Peer[int, int]) {
 			m := p.New()
@@ -205,7 +220,7 @@ var drainQuantiles = []struct {
 // from one clock read per operation, which they include) and the whole
 // drain's time (drain-ms, also ns/op, clock reads included).
 func BenchmarkDrainLatency(b *testing.B) {
-	for _, s := range drainSizes {
+	for _, s := range scaled(drainSizes...) {
 		runPeers(b, peers.All[int, int](), "drain-latency", "n="+s.name, func(b *testing.B, p peers.Peer[int, int]) {
 			benchDrain(b, p, s.n)
 		})
@@ -273,11 +288,6 @@ func timedDrain(b *testing.B, name string, m peers.Map[int, int], lat []float64)
 // Go map stores inline.
 type value128 = [128]byte
 
-const (
-	retainedPeak = 1_000_000
-	retainedLive = retainedPeak / 100
-)
-
 // BenchmarkRetained runs the seed's experiment on every peer: 1M int keys
 // with [128]byte values, drained to 1% (every 100th key stays), then
 // runtime.GC. It reports the heap the map still holds (retained-B) and that
@@ -285,28 +295,30 @@ const (
 // them (x-fresh). ns/op is the whole fill, drain and GC, not a figure to
 // compare.
 func BenchmarkRetained(b *testing.B) {
+	peak := scaled(size{"1M", 1_000_000})[0]
+	live := peak.n / 100
 	fresh := heapHeldBy(func() any {
-		m := make(map[int]value128, retainedLive)
-		for k := range retainedLive {
+		m := make(map[int]value128, live)
+		for k := range live {
 			m[k*100] = value128{}
 		}
 		return m
 	})
-	runPeers(b, peers.All[int, value128](), "retained", "n=1M/left=1pct", func(b *testing.B, p peers.Peer[int, value128]) {
+	runPeers(b, peers.All[int, value128](), "retained", "n="+peak.name+"/left=1pct", func(b *testing.B, p peers.Peer[int, value128]) {
 		b.ReportAllocs()
 		var held uint64
 		for b.Loop() {
 			held = heapHeldBy(func() any {
 				m := p.New()
-				for k := range retainedPeak {
+				for k := range peak.n {
 					m.Set(k, value128{})
 				}
-				for k := range retainedPeak {
+				for k := range peak.n {
 					if k%100 != 0 {
 						m.Delete(k)
 					}
 				}
-				checkLen(b, p.Name, m, retainedLive)
+				checkLen(b, p.Name, m, live)
 				return m
 			})
 		}
