@@ -188,7 +188,8 @@ func TestStatsTableBytesMatchesHeap(t *testing.T) {
 	}
 	cases := []estimateCase{
 		estimateCaseOf[int, int]("int->int", 0, func(i int) int { return i }, big...),
-		estimateCaseOf[int, [128]byte]("int->[128]byte", 0, func(i int) int { return i }, big...),
+		// 1M [128]byte entries: see TestMemorySeedDrain.
+		estimateCaseOf[int, [128]byte]("int->[128]byte", 0, func(i int) int { return i }, 1<<10, 1<<16),
 		// A 200-byte value is stored out of line, in the 208-byte class.
 		estimateCaseOf[string, [200]byte]("string->[200]byte", 208, strconv.Itoa, 1<<10, 1<<16),
 		// A 256-byte key is stored out of line, in the 256-byte class.

@@ -1,0 +1,202 @@
+package shrinkmap_test
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/shrinkmap/shrinkmap"
+	"github.com/stretchr/testify/require"
+)
+
+// seedValue is the value type of the seed's experiment.
+type seedValue = [128]byte
+
+// seedSize is the number of entries of the seed's experiment: 1M, as the
+// issue states it, at every setting. A smaller size is no cheaper proof:
+// the ratio depends on n through the compaction points (a quarter of the
+// peak, a quarter of that, ...), the power-of-two tables and the policy's
+// 1 MiB floor, which a 1% live set of [128]byte entries clears only from
+// about 500k entries.
+const seedSize = 1_000_000
+
+// freshHeap returns the heap of a fresh native map holding keys lo..hi-1.
+func freshHeap(lo, hi int) int64 {
+	return heapOf(func() any {
+		m := make(map[int]seedValue)
+		for k := lo; k < hi; k++ {
+			m[k] = seedValue{byte(k)}
+		}
+		return m
+	})
+}
+
+func TestMemorySeedDrain(t *testing.T) {
+	// The seed's experiment: n x [128]byte inserted, drained to 1% by
+	// Delete. The heap the ShrinkMap keeps must be at most twice that of a
+	// fresh native map holding only the live entries.
+	//
+	// With the default policy this lands on the bound itself: the last
+	// compaction comes at 15624 live entries (a quarter of 62499, itself a
+	// quarter of 249999), whose table has 32768 slots, while the 10000
+	// left fit 16384. Measured on Go 1.26 amd64: a ratio of 2.000-2.001,
+	// or 1.938 when one of the 32 tables of 1024 slots did not split.
+	n := seedSize
+	live := n / 100
+	fresh := freshHeap(n-live, n)
+	variants := []struct {
+		name string
+		opts []shrinkmap.Option
+	}{
+		{"default", nil},
+		{"WithIncremental(0)", []shrinkmap.Option{shrinkmap.WithIncremental(0)}},
+	}
+	if raceSized {
+		variants = variants[:1] // 17 s under the race detector
+	}
+	for _, tt := range variants {
+		t.Run(tt.name, func(t *testing.T) {
+			base := settledHeap()
+			m := shrinkmap.New[int, seedValue](tt.opts...)
+			for k := range n {
+				m.Set(k, seedValue{byte(k)})
+			}
+			peak := settledHeap() - base
+			peakTable := m.Stats().TableBytes
+			for k := range n - live {
+				m.Delete(k)
+			}
+			// Operations after the drain finish any migration in progress.
+			gets := finishMigration(t, m, n-1)
+			s := m.Stats()
+			require.False(t, s.Migrating, "Stats().Migrating after %d Gets", gets)
+			require.Equal(t, live, s.Len, "Stats().Len after the drain")
+			require.Positive(t, s.Shrinks, "Stats().Shrinks after the drain")
+			kept := settledHeap() - base
+			runtime.KeepAlive(m)
+
+			ratio := float64(kept) / float64(fresh)
+			t.Logf("n=%d drained to %d: peak heap %.2f MB (TableBytes %.2f MB), kept %.2f MB (TableBytes %.2f MB, %d compactions, %d Gets to finish), fresh native map %.2f MB: ratio %.3f",
+				n, live, mb(peak), mb(peakTable), mb(kept), mb(s.TableBytes), s.Shrinks, gets, mb(fresh), ratio)
+			require.LessOrEqual(t, ratio, 2.0, "heap kept after the drain (%d B) / heap of a fresh map of the %d live entries (%d B)", kept, live, fresh)
+			// The table estimate, at the peak and after the drain, within
+			// the tolerance of TestStatsTableBytesMatchesHeap.
+			require.InDelta(t, 1, float64(peak)/float64(peakTable), 0.10, "peak heap %d / Stats().TableBytes %d", peak, peakTable)
+			require.InDelta(t, 1, float64(kept)/float64(s.TableBytes), 0.10, "heap kept %d / Stats().TableBytes %d", kept, s.TableBytes)
+		})
+	}
+}
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+// releaseSize is the number of [128]byte entries of the tests that empty a
+// map: a 36 MB table, or 4.5 MB under the race detector.
+func releaseSize() int {
+	if raceSized {
+		return 1 << 14
+	}
+	return 1 << 17
+}
+
+func TestMemoryGivesTableBack(t *testing.T) {
+	// Shrink of an emptied map and Clear must give back at least 98% of
+	// what the map held.
+	n := releaseSize()
+	fillSeed := func(m *shrinkmap.ShrinkMap[int, seedValue]) {
+		for k := range n {
+			m.Set(k, seedValue{byte(k)})
+		}
+	}
+	tests := []struct {
+		name    string
+		opts    []shrinkmap.Option
+		prepare func(t *testing.T, m *shrinkmap.ShrinkMap[int, seedValue])
+		release func(m *shrinkmap.ShrinkMap[int, seedValue])
+	}{
+		{"Shrink of an emptied map", []shrinkmap.Option{shrinkmap.WithPolicy(shrinkmap.Never())},
+			func(_ *testing.T, m *shrinkmap.ShrinkMap[int, seedValue]) {
+				fillSeed(m)
+				for k := range n {
+					m.Delete(k)
+				}
+			},
+			(*shrinkmap.ShrinkMap[int, seedValue]).Shrink},
+		{"Clear of a full map", nil,
+			func(_ *testing.T, m *shrinkmap.ShrinkMap[int, seedValue]) { fillSeed(m) },
+			(*shrinkmap.ShrinkMap[int, seedValue]).Clear},
+		{"Clear of an emptied map", []shrinkmap.Option{shrinkmap.WithPolicy(shrinkmap.Never())},
+			func(_ *testing.T, m *shrinkmap.ShrinkMap[int, seedValue]) {
+				fillSeed(m)
+				for k := range n {
+					m.Delete(k)
+				}
+			},
+			(*shrinkmap.ShrinkMap[int, seedValue]).Clear},
+		{"Clear mid-migration", nil,
+			func(t *testing.T, m *shrinkmap.ShrinkMap[int, seedValue]) {
+				fillSeed(m)
+				k := 0
+				for ; !m.Stats().Migrating; k++ {
+					m.Delete(k)
+				}
+				for range 100 { // entries in both tables
+					m.Get(k)
+				}
+				require.True(t, m.Stats().Migrating, "Stats().Migrating before Clear")
+			},
+			(*shrinkmap.ShrinkMap[int, seedValue]).Clear},
+		{"Shrink after a default drain to 0", nil,
+			func(t *testing.T, m *shrinkmap.ShrinkMap[int, seedValue]) {
+				fillSeed(m)
+				k := 0
+				for ; !m.Stats().Migrating; k++ {
+					m.Delete(k)
+				}
+				for ; k < n; k++ {
+					m.Delete(k)
+				}
+			},
+			(*shrinkmap.ShrinkMap[int, seedValue]).Shrink},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := settledHeap()
+			m := shrinkmap.New[int, seedValue](tt.opts...)
+			tt.prepare(t, m)
+			held := settledHeap() - base
+			table := m.Stats().TableBytes
+			tt.release(m)
+			s := m.Stats()
+			require.Zero(t, s.TableBytes, "Stats().TableBytes after release (%+v)", s)
+			require.Zero(t, s.Len, "Stats().Len after release")
+			left := settledHeap() - base
+			runtime.KeepAlive(m)
+
+			gaveBack := float64(held-left) / float64(held)
+			t.Logf("n=%d: held %.2f MB (TableBytes %.2f MB), left %d B: gave back %.4f%%",
+				n, mb(held), mb(table), left, 100*gaveBack)
+			require.GreaterOrEqual(t, gaveBack, 0.98, "share of the %d B held that was given back (%d B left)", held, left)
+		})
+	}
+}
+
+func TestMemoryDroppedMidMigration(t *testing.T) {
+	// A map dropped mid-migration frees both tables and the migration's
+	// goroutine, once the garbage collector finds it unreachable.
+	n := releaseSize()
+	goroutines := runtime.NumGoroutine()
+	base := settledHeap()
+	func() {
+		m := shrinkmap.New[int, seedValue]()
+		for k := range n {
+			m.Set(k, seedValue{})
+		}
+		for k := 0; !m.Stats().Migrating; k++ {
+			m.Delete(k)
+		}
+		require.Greater(t, runtime.NumGoroutine(), goroutines, "goroutines mid-migration; want the migration's own")
+	}()
+	left := settledHeap() - base
+	t.Logf("n=%d: %d B left after dropping a map mid-migration", n, left)
+	require.Less(t, left, int64(1<<20), "heap left after dropping a map mid-migration")
+	require.Equal(t, goroutines, runtime.NumGoroutine(), "goroutines after dropping a map mid-migration")
+}
