@@ -106,6 +106,12 @@ func TestMemoryGivesTableBack(t *testing.T) {
 			m.Set(k, seedValue{byte(k)})
 		}
 	}
+	emptied := func(_ *testing.T, m *shrinkmap.ShrinkMap[int, seedValue]) {
+		fillSeed(m)
+		for k := range n {
+			m.Delete(k)
+		}
+	}
 	tests := []struct {
 		name    string
 		opts    []shrinkmap.Option
@@ -113,24 +119,12 @@ func TestMemoryGivesTableBack(t *testing.T) {
 		release func(m *shrinkmap.ShrinkMap[int, seedValue])
 	}{
 		{"Shrink of an emptied map", []shrinkmap.Option{shrinkmap.WithPolicy(shrinkmap.Never())},
-			func(_ *testing.T, m *shrinkmap.ShrinkMap[int, seedValue]) {
-				fillSeed(m)
-				for k := range n {
-					m.Delete(k)
-				}
-			},
-			(*shrinkmap.ShrinkMap[int, seedValue]).Shrink},
+			emptied, (*shrinkmap.ShrinkMap[int, seedValue]).Shrink},
 		{"Clear of a full map", nil,
 			func(_ *testing.T, m *shrinkmap.ShrinkMap[int, seedValue]) { fillSeed(m) },
 			(*shrinkmap.ShrinkMap[int, seedValue]).Clear},
 		{"Clear of an emptied map", []shrinkmap.Option{shrinkmap.WithPolicy(shrinkmap.Never())},
-			func(_ *testing.T, m *shrinkmap.ShrinkMap[int, seedValue]) {
-				fillSeed(m)
-				for k := range n {
-					m.Delete(k)
-				}
-			},
-			(*shrinkmap.ShrinkMap[int, seedValue]).Clear},
+			emptied, (*shrinkmap.ShrinkMap[int, seedValue]).Clear},
 		{"Clear mid-migration", nil,
 			func(t *testing.T, m *shrinkmap.ShrinkMap[int, seedValue]) {
 				fillSeed(m)

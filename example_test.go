@@ -1,0 +1,154 @@
+package shrinkmap_test
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/shrinkmap/shrinkmap"
+)
+
+// A traffic burst: 100,000 sessions of 128 bytes arrive, 99% leave. A
+// native map would keep its 18 MiB table; the ShrinkMap compacts itself as
+// it drains.
+func Example() {
+	type session [128]byte
+	m := shrinkmap.New[int64, session]()
+	for id := range int64(100_000) {
+		m.Set(id, session{})
+	}
+	s := m.Stats()
+	fmt.Printf("peak: %d sessions, %d MiB table\n", s.Len, s.TableBytes>>20)
+
+	for id := range int64(99_000) {
+		m.Delete(id)
+	}
+	s = m.Stats()
+	fmt.Printf("drained: %d sessions, %d KiB table, %d compactions\n", s.Len, s.TableBytes>>10, s.Shrinks)
+	// Output:
+	// peak: 100000 sessions, 18 MiB table
+	// drained: 1000 sessions, 288 KiB table, 3 compactions
+}
+
+func ExampleNew() {
+	m := shrinkmap.New[string, int](shrinkmap.WithCapacity(100))
+	m.Set("alice", 1)
+	m.Set("bob", 2)
+	v, ok := m.Get("alice")
+	fmt.Println(v, ok)
+	m.Delete("bob")
+	fmt.Println(m.Len(), m.Has("bob"))
+	// Output:
+	// 1 true
+	// 1 false
+}
+
+func ExampleShrinkMap_Shrink() {
+	// Under the default policy a table this small (272 KiB) is never
+	// compacted automatically; Shrink compacts it by hand.
+	m := shrinkmap.New[int64, int64]()
+	for i := range int64(10_000) {
+		m.Set(i, i)
+	}
+	for i := range int64(9_990) {
+		m.Delete(i)
+	}
+	fmt.Println("before:", m.Stats().TableBytes, "bytes")
+	m.Shrink()
+	fmt.Println("after: ", m.Stats().TableBytes, "bytes")
+
+	// On an empty map Shrink releases the table entirely.
+	for i := range int64(10_000) {
+		m.Delete(i)
+	}
+	m.Shrink()
+	fmt.Println("empty: ", m.Stats().TableBytes, "bytes")
+	// Output:
+	// before: 278528 bytes
+	// after:  272 bytes
+	// empty:  0 bytes
+}
+
+func ExampleShrinkMap_Stats() {
+	m := shrinkmap.New[int64, int64]()
+	for i := range int64(1000) {
+		m.Set(i, i)
+	}
+	for i := range int64(900) {
+		m.Delete(i)
+	}
+	s := m.Stats()
+	fmt.Printf("Len %d, Peak %d, Shrinks %d\n", s.Len, s.Peak, s.Shrinks)
+	fmt.Printf("TableBytes %d, WastedBytes %d\n", s.TableBytes, s.WastedBytes)
+	// Output:
+	// Len 100, Peak 1000, Shrinks 0
+	// TableBytes 34816, WastedBytes 32640
+}
+
+func ExampleShrinkMap_Keys() {
+	m := shrinkmap.Collect(maps.All(map[string]int{"b": 2, "a": 1, "c": 3}))
+	// The iteration order is not specified: sort for a stable listing.
+	fmt.Println(slices.Sorted(m.Keys()))
+	// Output: [a b c]
+}
+
+func ExampleRatioPolicy() {
+	// Compact when half the peak is gone, however small the table.
+	p := shrinkmap.RatioPolicy{Threshold: 0.5}
+	fmt.Println(p.ShouldShrink(shrinkmap.Stats{Len: 40, Peak: 100}))
+	fmt.Println(p.ShouldShrink(shrinkmap.Stats{Len: 60, Peak: 100}))
+
+	// Settings read from a config file can be checked before use.
+	fmt.Println(shrinkmap.RatioPolicy{Threshold: 2}.Validate())
+
+	m := shrinkmap.New[int64, int64](shrinkmap.WithPolicy(p),
+		shrinkmap.WithShrinkHook(func(e shrinkmap.ShrinkEvent) { fmt.Print(e.Entries, " ") }))
+	for i := range int64(1000) {
+		m.Set(i, i)
+	}
+	for i := range int64(1000) {
+		m.Delete(i)
+	}
+	fmt.Println()
+	// Output:
+	// true
+	// false
+	// shrinkmap: RatioPolicy.Threshold = 2; want a value in (0, 1)
+	// 499 249 124 61 30 14 6 0
+}
+
+func ExamplePolicyFunc() {
+	// A custom rule: compact once at most a tenth of the peak is left.
+	tenth := shrinkmap.PolicyFunc(func(s shrinkmap.Stats) bool {
+		return s.Len*10 <= s.Peak
+	})
+	m := shrinkmap.New[int64, string](shrinkmap.WithPolicy(tenth))
+	for i := range int64(1000) {
+		m.Set(i, "x")
+	}
+	for i := range int64(950) {
+		m.Delete(i)
+	}
+	s := m.Stats()
+	fmt.Printf("Len %d, Peak %d, Shrinks %d\n", s.Len, s.Peak, s.Shrinks)
+	// Output: Len 50, Peak 100, Shrinks 1
+}
+
+func ExampleWithShrinkHook() {
+	m := shrinkmap.New[int64, int64](shrinkmap.WithShrinkHook(func(e shrinkmap.ShrinkEvent) {
+		fmt.Printf("%d entries: %d -> %d bytes, manual %v, incremental %v\n",
+			e.Entries, e.BytesBefore, e.BytesAfter, e.Manual, e.Incremental)
+	}))
+	for i := range int64(100_000) {
+		m.Set(i, i)
+	}
+	// Below a quarter of the peak the default policy starts an incremental
+	// compaction; the Deletes that follow complete it.
+	for i := range int64(99_000) {
+		m.Delete(i)
+	}
+	m.Shrink()
+	// Output:
+	// 24999 entries: 2228224 -> 557056 bytes, manual false, incremental true
+	// 1000 entries: 557056 -> 34816 bytes, manual true, incremental false
+}
