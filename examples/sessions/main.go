@@ -10,6 +10,7 @@ package main
 import (
 	"fmt"
 	"iter"
+	"maps"
 	"math/rand/v2"
 	"runtime"
 	"time"
@@ -50,17 +51,9 @@ type table interface {
 // nativeTable is a plain Go map, as most services keep sessions today.
 type nativeTable map[string]Session
 
-func (t nativeTable) Set(id string, s Session) { t[id] = s }
-func (t nativeTable) Delete(id string)         { delete(t, id) }
-func (t nativeTable) All() iter.Seq2[string, Session] {
-	return func(yield func(string, Session) bool) {
-		for id, s := range t {
-			if !yield(id, s) {
-				return
-			}
-		}
-	}
-}
+func (t nativeTable) Set(id string, s Session)        { t[id] = s }
+func (t nativeTable) Delete(id string)                { delete(t, id) }
+func (t nativeTable) All() iter.Seq2[string, Session] { return maps.All(t) }
 
 // loginsIn returns how many users log in during the minute starting at t.
 func loginsIn(t time.Time) int {
