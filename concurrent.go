@@ -72,9 +72,12 @@ const shardPad = (cacheLine - unsafe.Sizeof(shardBody[int, int]{})%cacheLine) % 
 
 // DefaultShards returns the number of shards of a Concurrent made without
 // WithShards: 4*GOMAXPROCS rounded up to a power of two, and at least 16.
-// With four times as many shards as goroutines that can run at once, two
-// operations meet on one lock rarely; past that, more shards did not help
-// in the package's benchmarks and cost memory.
+// An operation holds its shard's lock for tens of nanoseconds, so with four
+// shards per goroutine that can run at once, two operations rarely meet on
+// one lock. On the 2-core machine the package is benchmarked on, 8 to 256
+// shards measured the same at 99%, 90% and 50% reads; fewer shards keep
+// Len, Stats and All cheaper (each is O(shards)) and each shard's share of
+// the policy's table floor larger.
 func DefaultShards() int {
 	return max(16, 1<<bits.Len(uint(4*runtime.GOMAXPROCS(0)-1)))
 }
@@ -137,6 +140,19 @@ func (c *Concurrent[K, V]) shard(k K) *shard[K, V] {
 func (c *Concurrent[K, V]) Get(k K) (V, bool) {
 	s := c.shard(k)
 	s.mu.Lock()
+	if s.m.mig != nil {
+		return s.getMigrating(k)
+	}
+	// Without a migration Get runs no user code and cannot panic, so the
+	// unlock needs no defer, which keeps the hot path short.
+	v, ok := s.m.Get(k)
+	s.mu.Unlock()
+	return v, ok
+}
+
+// getMigrating is Get on a locked shard whose migration may complete and
+// call the shrink hook, which may panic.
+func (s *shard[K, V]) getMigrating(k K) (V, bool) {
 	defer s.mu.Unlock()
 	return s.m.Get(k)
 }
@@ -153,6 +169,16 @@ func (c *Concurrent[K, V]) Has(k K) bool {
 func (c *Concurrent[K, V]) Set(k K, v V) {
 	s := c.shard(k)
 	s.mu.Lock()
+	if s.m.mig != nil {
+		s.setMigrating(k, v)
+		return
+	}
+	// As in Get: without a migration, Set runs no user code.
+	s.m.Set(k, v)
+	s.mu.Unlock()
+}
+
+func (s *shard[K, V]) setMigrating(k K, v V) {
 	defer s.mu.Unlock()
 	s.m.Set(k, v)
 }

@@ -8,93 +8,102 @@ import (
 	"testing"
 )
 
-// benchKeys is the number of distinct keys the concurrent benchmarks use.
-const benchKeys = 1 << 16
+// concBenchKeys is the number of distinct keys the mixed benchmarks use.
+const concBenchKeys = 1 << 16
 
-// concurrentMap is what the concurrent benchmarks need of each
-// implementation.
-type concurrentMap interface {
-	Get(k int) (int, bool)
-	Set(k, v int)
+// concMap is what the concurrent benchmarks need of each implementation.
+type concMap[V any] interface {
+	Get(k int) (V, bool)
+	Set(k int, v V)
 	Delete(k int)
 }
 
-type syncMapInt struct{ m sync.Map }
+// concSyncMap is a sync.Map behind concMap: every Store boxes the key and
+// the value.
+type concSyncMap[V any] struct{ m sync.Map }
 
-func (s *syncMapInt) Get(k int) (int, bool) {
+func (s *concSyncMap[V]) Get(k int) (V, bool) {
 	v, ok := s.m.Load(k)
 	if !ok {
-		return 0, false
+		var zero V
+		return zero, false
 	}
-	return v.(int), true
+	return v.(V), true
 }
-func (s *syncMapInt) Set(k, v int) { s.m.Store(k, v) }
-func (s *syncMapInt) Delete(k int) { s.m.Delete(k) }
 
-type rwMutexMapInt struct {
+func (s *concSyncMap[V]) Set(k int, v V) { s.m.Store(k, v) }
+func (s *concSyncMap[V]) Delete(k int)   { s.m.Delete(k) }
+
+// concRWMutexMap is a native map under one sync.RWMutex.
+type concRWMutexMap[V any] struct {
 	mu sync.RWMutex
-	m  map[int]int
+	m  map[int]V
 }
 
-func (r *rwMutexMapInt) Get(k int) (int, bool) {
+func (r *concRWMutexMap[V]) Get(k int) (V, bool) {
 	r.mu.RLock()
 	v, ok := r.m[k]
 	r.mu.RUnlock()
 	return v, ok
 }
 
-func (r *rwMutexMapInt) Set(k, v int) {
+func (r *concRWMutexMap[V]) Set(k int, v V) {
 	r.mu.Lock()
 	r.m[k] = v
 	r.mu.Unlock()
 }
 
-func (r *rwMutexMapInt) Delete(k int) {
+func (r *concRWMutexMap[V]) Delete(k int) {
 	r.mu.Lock()
 	delete(r.m, k)
 	r.mu.Unlock()
 }
 
-var concurrentImpls = []struct {
-	name string
-	make func() concurrentMap
-}{
-	{"shrinkmap", func() concurrentMap { return NewConcurrent[int, int]() }},
-	{"syncmap", func() concurrentMap { return new(syncMapInt) }},
-	{"rwmutex", func() concurrentMap { return &rwMutexMapInt{m: make(map[int]int)} }},
+var concImpls = []string{"shrinkmap", "syncmap", "rwmutex"}
+
+func newConcMap[V any](impl string) concMap[V] {
+	switch impl {
+	case "shrinkmap":
+		return NewConcurrent[int, V]()
+	case "syncmap":
+		return new(concSyncMap[V])
+	case "rwmutex":
+		return &concRWMutexMap[V]{m: make(map[int]V)}
+	}
+	panic("unknown impl " + impl)
 }
 
 // BenchmarkConcurrent runs Get, Set and Delete from b.RunParallel's
 // goroutines on 64k int keys, all present at the start, with reads% Gets
 // and the rest split evenly between Set and Delete.
 func BenchmarkConcurrent(b *testing.B) {
-	for _, impl := range concurrentImpls {
+	for _, impl := range concImpls {
 		for _, reads := range []int{99, 90, 50} {
-			b.Run(fmt.Sprintf("impl=%s/reads=%d", impl.name, reads), func(b *testing.B) {
-				benchMixed(b, impl.make(), reads)
+			b.Run(fmt.Sprintf("impl=%s/reads=%d", impl, reads), func(b *testing.B) {
+				concBenchMixed(b, newConcMap[int](impl), reads)
 			})
 		}
 	}
 }
 
-var benchSeed atomic.Uint64
+var concBenchSeed atomic.Uint64
 
-func benchMixed(b *testing.B, m concurrentMap, reads int) {
-	for k := range benchKeys {
+func concBenchMixed(b *testing.B, m concMap[int], reads int) {
+	for k := range concBenchKeys {
 		m.Set(k, k)
 	}
 	writes := (100 - reads) / 2
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		x := benchSeed.Add(0x9E3779B97F4A7C15) | 1
+		x := concBenchSeed.Add(0x9E3779B97F4A7C15) | 1
 		for pb.Next() {
 			// xorshift64*: cheap enough not to hide the maps' costs.
 			x ^= x >> 12
 			x ^= x << 25
 			x ^= x >> 27
 			r := x * 0x2545F4914F6CDD1D
-			k := int(r & (benchKeys - 1))
+			k := int(r & (concBenchKeys - 1))
 			switch op := int((r >> 32) % 100); {
 			case op < reads:
 				m.Get(k)
@@ -106,4 +115,51 @@ func benchMixed(b *testing.B, m concurrentMap, reads int) {
 		}
 	})
 	runtime.KeepAlive(m)
+}
+
+// BenchmarkConcurrentRetained is the seed's experiment shared by 4
+// goroutines: each writes its quarter of 1M [128]byte entries and deletes
+// 99% of them. It reports the heap the map holds afterwards (retained-B)
+// and that as a multiple of a fresh native map of the live entries
+// (x-fresh).
+func BenchmarkConcurrentRetained(b *testing.B) {
+	const n, goroutines = 1_000_000, 4
+	keep := func(k int) bool { return k%100 == 0 }
+	for _, impl := range concImpls {
+		b.Run("impl="+impl, func(b *testing.B) {
+			base := concHeap()
+			fresh := make(map[int][128]byte)
+			for k := 0; k < n; k += 100 {
+				fresh[k] = [128]byte{byte(k)}
+			}
+			freshBytes := concHeap() - base
+			runtime.KeepAlive(fresh)
+			fresh = nil
+
+			var retained int64
+			for b.Loop() {
+				base := concHeap()
+				m := newConcMap[[128]byte](impl)
+				var wg sync.WaitGroup
+				for g := range goroutines {
+					lo, hi := g*n/goroutines, (g+1)*n/goroutines
+					wg.Go(func() {
+						for k := lo; k < hi; k++ {
+							m.Set(k, [128]byte{byte(k)})
+						}
+						for k := lo; k < hi; k++ {
+							if !keep(k) {
+								m.Delete(k)
+							}
+						}
+					})
+				}
+				wg.Wait()
+				retained = concHeap() - base
+				runtime.KeepAlive(m)
+			}
+			b.ReportMetric(float64(retained), "retained-B")
+			b.ReportMetric(float64(retained)/float64(freshBytes), "x-fresh")
+		})
+	}
 }

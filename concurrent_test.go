@@ -620,24 +620,27 @@ func concHeap() int64 {
 }
 
 // concFill sets keys [0, n) from 4 goroutines, each on its own quarter,
-// then deletes the keys of each quarter for which drop returns true.
+// waits for all, then deletes from 4 goroutines the keys of each quarter for
+// which drop returns true.
 func concFill(c *Concurrent[int, [128]byte], n int, drop func(k int) bool) {
 	const goroutines = 4
-	var wg sync.WaitGroup
-	for g := range goroutines {
-		lo, hi := g*n/goroutines, (g+1)*n/goroutines
-		wg.Go(func() {
-			for k := lo; k < hi; k++ {
-				c.Set(k, [128]byte{byte(k)})
-			}
-			for k := lo; k < hi; k++ {
-				if drop(k) {
-					c.Delete(k)
+	each := func(f func(k int)) {
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Go(func() {
+				for k := g * n / goroutines; k < (g+1)*n/goroutines; k++ {
+					f(k)
 				}
-			}
-		})
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	each(func(k int) { c.Set(k, [128]byte{byte(k)}) })
+	each(func(k int) {
+		if drop(k) {
+			c.Delete(k)
+		}
+	})
 }
 
 // TestConcurrentDrainMemory is the seed's experiment on Concurrent: 1M
