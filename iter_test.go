@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -365,4 +366,32 @@ func TestIterationRandomBody(t *testing.T) {
 			})
 		})
 	}
+}
+
+func TestIterationBreakAmongNaNKeys(t *testing.T) {
+	// Entries with NaN keys come after the tables: a break among them must
+	// end the iteration like any other.
+	m := shrinkmap.New[float64, int](shrinkmap.WithPolicy(always), shrinkmap.WithIncremental(0))
+	for i := range 1000 {
+		m.Set(float64(i), i)
+	}
+	for i := range 3 {
+		m.Set(math.NaN(), -i)
+	}
+	n, nans := 0, 0
+	for k := range m.All() {
+		n++
+		if k != k {
+			if nans++; nans == 2 {
+				break
+			}
+		}
+	}
+	require.Equal(t, 1002, n, "entries yielded up to the second NaN key")
+	require.Equal(t, 1003, len(slices.Collect(m.Keys())), "Keys() after the break")
+	for i := range 900 {
+		m.Delete(float64(i))
+	}
+	require.Positive(t, m.Stats().Shrinks, "Stats().Shrinks after a drain that follows the break; want compaction no longer held back")
+	require.Equal(t, 103, m.Len(), "Len() after the drain")
 }
