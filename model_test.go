@@ -1,0 +1,1224 @@
+package shrinkmap
+
+import (
+	"fmt"
+	"iter"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The model tests run long random operation sequences on a ShrinkMap and
+// on a plain Go map side by side, and check after every operation that the
+// two agree: the value of the key touched, Len, every Stats field (Peak is
+// modelled exactly), every compaction the hook reports and every question
+// the policy is asked. The same harness runs the fuzz target.
+
+// modelKeys describes a key type for the model tests.
+type modelKeys[K comparable] struct {
+	name string
+	// key returns a distinct key for each id; ids may be negative.
+	key func(id int) K
+	// nan returns a key that is not equal to itself; nil if K has none.
+	nan func(r *rand.Rand) K
+}
+
+var (
+	modelIntKeys    = modelKeys[int]{name: "int", key: func(id int) int { return id }}
+	modelStringKeys = modelKeys[string]{name: "string", key: func(id int) string { return "k" + strconv.Itoa(id) }}
+	modelFloatKeys  = modelKeys[float64]{name: "float64", key: modelFloatKey, nan: modelNaN}
+)
+
+// modelFloatKey maps ids to distinct float64 keys, among them -0 (which a
+// map takes as +0) and both infinities.
+func modelFloatKey(id int) float64 {
+	switch id {
+	case 0:
+		return math.Copysign(0, -1)
+	case 1:
+		return math.Inf(1)
+	case 2:
+		return math.Inf(-1)
+	}
+	return float64(id) / 4
+}
+
+// modelNaN returns a NaN with a random sign and payload.
+func modelNaN(r *rand.Rand) float64 {
+	return math.Float64frombits(0x7ff8_0000_0000_0000 | r.Uint64()&0x8007_ffff_ffff_ffff)
+}
+
+// modelDefaultStep in modelConfig.step means: no WithIncremental option.
+const modelDefaultStep = -1
+
+// modelConfig describes how a harness makes its map.
+type modelConfig struct {
+	name     string
+	policy   Policy // nil means DefaultPolicy()
+	step     int    // modelDefaultStep, or the argument of WithIncremental
+	capacity int    // the argument of WithCapacity if > 0
+	// hookPanics and policyPanics, if set, say whether the n-th call
+	// (counting from 1) of the shrink hook or the policy panics.
+	hookPanics, policyPanics func(n int) bool
+}
+
+// modelPanic is what the harness's hook, policy and loop bodies panic with.
+type modelPanic string
+
+type modelOp int
+
+const (
+	opGet modelOp = iota // Get or Has
+	opSet
+	opDelete
+	opShrink
+	opClear
+	opIterEnd // an iteration ended: a compaction a Delete in its body deferred may start
+	opClone
+)
+
+func (op modelOp) String() string {
+	return [...]string{"Get", "Set", "Delete", "Shrink", "Clear", "end of All", "Clone"}[op]
+}
+
+// advances reports whether st moves a step of a migration in progress:
+// every Get, Set and Delete does, except a Set of a NaN key, which only
+// appends to the NaN entries.
+func (st modelStep[K]) advances() bool {
+	return !st.inBody && (st.op == opGet || st.op == opDelete || st.op == opSet && st.key == st.key)
+}
+
+// modelStep is one operation, as after checks it.
+type modelStep[K comparable] struct {
+	op      modelOp
+	key     K
+	removed bool // a Delete removed an entry
+	fromOld bool // from the old table of a migration in progress
+	inBody  bool
+}
+
+func (st modelStep[K]) String() string {
+	s := st.op.String()
+	if st.op <= opDelete {
+		s = fmt.Sprintf("%s(%v)", s, st.key)
+	}
+	if st.inBody {
+		s += " in an All loop body"
+	}
+	return s
+}
+
+// modelCall is one question the harness's policy was asked.
+type modelCall struct {
+	s                    Stats
+	ok, panicked, inBody bool
+}
+
+// modelIter tracks one iteration in progress.
+type modelIter[K comparable] struct {
+	start    map[K]bool   // keys present when it started
+	startNaN map[int]bool // values of the NaN entries present when it started
+	gone     map[K]bool   // start keys deleted since
+	cleared  bool         // Clear was called since it started
+	seen     map[K]bool
+	seenNaN  map[int]bool
+	yields   int
+	added    int // entries added since it started
+}
+
+// modelAct is what an iteration body does after its actions.
+type modelAct int
+
+const (
+	actContinue modelAct = iota
+	actBreak
+	actPanic
+)
+
+// modelHarness runs operations on a ShrinkMap[K, int] and on a plain map
+// side by side and checks after each one that they agree.
+type modelHarness[K comparable] struct {
+	t    testing.TB
+	m    *ShrinkMap[K, int]
+	keys modelKeys[K]
+
+	want map[K]int    // the model: every entry whose key equals itself
+	list []K          // the keys of want, for random picks
+	pos  map[K]int    // the index of each key in list
+	nans map[int]bool // the values of the NaN entries; every value is unique
+	next int          // the last value stored
+
+	group          int64
+	step, capacity int
+	peak, deletes  int   // model of Stats.Peak and of deletes since the last compaction
+	pending        bool  // a Delete in a loop body deferred the policy's question
+	migEntries     int   // live entries when the migration in progress started
+	migBefore      int64 // table bytes when it started
+	prev           Stats
+	inBody         bool
+	iters          []*modelIter[K]
+
+	calls  []modelCall   // the policy's questions during the current operation
+	events []ShrinkEvent // the hook's calls during the current operation
+
+	// Counts that the tests assert on, so that they cannot silently stop
+	// covering what they are meant to.
+	ops, migratingOps, migrations, finished, autos, manual, clears, panics, nanSets int
+	iterations, pulls, midMigrationIters, bodyOps, checks                           int
+}
+
+func newModelHarness[K comparable](t testing.TB, keys modelKeys[K], cfg modelConfig) *modelHarness[K] {
+	h := &modelHarness[K]{
+		t: t, keys: keys,
+		want: map[K]int{}, pos: map[K]int{}, nans: map[int]bool{},
+		group: groupBytes[K, int](), step: cfg.step, capacity: cfg.capacity,
+	}
+	if h.step == modelDefaultStep {
+		h.step = DefaultStep
+	}
+	inner := cfg.policy
+	if inner == nil {
+		inner = DefaultPolicy()
+	}
+	var hooks, asked int
+	opts := []Option{
+		WithPolicy(PolicyFunc(func(s Stats) bool {
+			asked++
+			c := modelCall{s: s, inBody: h.inBody}
+			if cfg.policyPanics != nil && cfg.policyPanics(asked) {
+				c.panicked = true
+				h.calls = append(h.calls, c)
+				panic(modelPanic("policy"))
+			}
+			c.ok = inner.ShouldShrink(s)
+			h.calls = append(h.calls, c)
+			return c.ok
+		})),
+		WithShrinkHook(func(e ShrinkEvent) {
+			hooks++
+			h.events = append(h.events, e)
+			if cfg.hookPanics != nil && cfg.hookPanics(hooks) {
+				panic(modelPanic("hook"))
+			}
+		}),
+	}
+	if cfg.step != modelDefaultStep {
+		opts = append(opts, WithIncremental(cfg.step))
+	}
+	if cfg.capacity > 0 {
+		opts = append(opts, WithCapacity(cfg.capacity))
+	}
+	h.m = New[K, int](opts...)
+	h.prev = h.m.Stats()
+	require.Equalf(t, tableBytes(cfg.capacity, h.group), h.prev.TableBytes,
+		"New(WithCapacity(%d)).Stats().TableBytes = %d; want the estimate for %d entries", cfg.capacity, h.prev.TableBytes, cfg.capacity)
+	return h
+}
+
+// len is the model's Len.
+func (h *modelHarness[K]) len() int { return len(h.want) + len(h.nans) }
+
+// do runs f, recovering the panics of the harness's own hook, policy and
+// loop bodies; any other panic is a failure and goes on.
+func (h *modelHarness[K]) do(f func()) (panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(modelPanic); !ok {
+				panic(r)
+			}
+			h.panics++
+			panicked = true
+		}
+	}()
+	f()
+	return false
+}
+
+// set stores a fresh value for k.
+func (h *modelHarness[K]) set(k K) {
+	h.next++
+	v := h.next
+	if k != k {
+		h.nans[v] = true
+		h.nanSets++
+		h.forIters(func(it *modelIter[K]) { it.added++ })
+	} else {
+		if _, ok := h.want[k]; !ok {
+			h.pos[k] = len(h.list)
+			h.list = append(h.list, k)
+			h.forIters(func(it *modelIter[K]) { it.added++ })
+		}
+		h.want[k] = v
+	}
+	h.do(func() { h.m.Set(k, v) })
+	h.after(modelStep[K]{op: opSet, key: k})
+}
+
+// del deletes k.
+func (h *modelHarness[K]) del(k K) {
+	_, present := h.want[k]
+	st := modelStep[K]{op: opDelete, key: k, removed: present}
+	if present {
+		if h.m.old != nil {
+			_, st.fromOld = h.m.old[k]
+		}
+		i, last := h.pos[k], len(h.list)-1
+		h.list[i] = h.list[last]
+		h.pos[h.list[i]] = i
+		h.list = h.list[:last]
+		delete(h.pos, k)
+		delete(h.want, k)
+		h.deletes++
+		if h.m.mig == nil && len(h.iters) > 0 {
+			h.pending = true
+		}
+		h.forIters(func(it *modelIter[K]) { it.gone[k] = true })
+	}
+	h.do(func() { h.m.Delete(k) })
+	h.after(st)
+}
+
+// failf fails the test now. The checks that run after every operation call
+// it behind a plain comparison: a testify assertion per check would cost
+// more than the operations under test.
+func (h *modelHarness[K]) failf(format string, args ...any) {
+	h.t.Helper()
+	require.FailNowf(h.t, "the map disagrees with the model", format, args...)
+}
+
+// get looks k up with Get, or with Has if has is set.
+func (h *modelHarness[K]) get(k K, has bool) {
+	want, wantOK := h.want[k]
+	var got int
+	var ok bool
+	panicked := h.do(func() {
+		if has {
+			ok = h.m.Has(k)
+		} else {
+			got, ok = h.m.Get(k)
+		}
+	})
+	switch {
+	case panicked:
+	case ok != wantOK:
+		h.failf("Get/Has(%v) found = %v; want %v", k, ok, wantOK)
+	case ok && !has && got != want:
+		h.failf("Get(%v) = %d; want %d", k, got, want)
+	}
+	h.after(modelStep[K]{op: opGet, key: k})
+}
+
+func (h *modelHarness[K]) shrink() {
+	h.do(h.m.Shrink)
+	h.manual++
+	h.after(modelStep[K]{op: opShrink})
+}
+
+func (h *modelHarness[K]) clear() {
+	clear(h.want)
+	clear(h.pos)
+	clear(h.nans)
+	h.list = h.list[:0]
+	h.forIters(func(it *modelIter[K]) { it.cleared = true })
+	h.clears++
+	h.m.Clear()
+	h.after(modelStep[K]{op: opClear})
+}
+
+// rebuild copies the model into fresh maps: a drained native map keeps its
+// table, and lookups in it slow down with its tombstones.
+func (h *modelHarness[K]) rebuild() {
+	want := make(map[K]int, len(h.want))
+	pos := make(map[K]int, len(h.pos))
+	for k, v := range h.want {
+		want[k] = v
+	}
+	for k, i := range h.pos {
+		pos[k] = i
+	}
+	h.want, h.pos = want, pos
+	h.list = append([]K(nil), h.list...)
+}
+
+func (h *modelHarness[K]) forIters(f func(*modelIter[K])) {
+	for _, it := range h.iters {
+		f(it)
+	}
+}
+
+// after checks the map against the model after an operation, and updates
+// the model's Peak and compaction state from what the map reported.
+func (h *modelHarness[K]) after(st modelStep[K]) {
+	h.ops++
+	st.inBody = h.inBody
+	s := h.m.Stats()
+	prev := h.prev
+	calls, events := h.calls, h.events
+	h.calls, h.events = nil, nil
+	n, live := h.len(), len(h.want)
+
+	if s.Len != n || h.m.Len() != n {
+		h.failf("after %v: Stats().Len = %d, Len() = %d; want %d", st, s.Len, h.m.Len(), n)
+	}
+	if len(events) > 1 {
+		h.failf("after %v: the hook was called %d times: %+v; want at most once", st, len(events), events)
+	}
+	h.checkAsked(st, calls, prev)
+	started := len(calls) == 1 && calls[0].ok
+
+	switch {
+	case st.op == opClear:
+		if s.Migrating || s.Shrinks != prev.Shrinks || s.TableBytes != 0 || len(events) != 0 {
+			h.failf("after Clear: Stats() = %+v, hook calls %+v; want no migration, Shrinks %d (Clear does not count), TableBytes 0, no hook call",
+				s, events, prev.Shrinks)
+		}
+		h.peak, h.deletes = 0, 0
+	case st.op == opShrink:
+		if s.Migrating || s.Shrinks != prev.Shrinks+1 || s.TableBytes != tableBytes(live, h.group) {
+			h.failf("after %v of %d entries: Stats() = %+v; want no migration, Shrinks %d, TableBytes %d (the estimate for Len)",
+				st, live, s, prev.Shrinks+1, tableBytes(live, h.group))
+		}
+		want := ShrinkEvent{Entries: live, BytesBefore: prev.TableBytes, BytesAfter: s.TableBytes, Manual: true}
+		h.checkEvent(st, events, want)
+		h.peak, h.deletes = n, 0
+	case started:
+		if st.op != opDelete && st.op != opIterEnd {
+			h.failf("a compaction started in %v; want only after a Delete or an iteration", st)
+		}
+		if h.step > 0 && live >= DefaultMinIncremental {
+			if !s.Migrating || s.MigrationLeft != live || s.Shrinks != prev.Shrinks || len(events) != 0 {
+				h.failf("after %v started a compaction of %d >= DefaultMinIncremental entries with step %d: Stats() = %+v, hook calls %+v; "+
+					"want Migrating, MigrationLeft = every live entry, Shrinks %d and no hook call until it completes",
+					st, live, h.step, s, events, prev.Shrinks)
+			}
+			h.migEntries, h.migBefore = live, prev.TableBytes
+			h.migrations++
+		} else {
+			sized := max(live, h.capacity)
+			if s.Migrating || s.Shrinks != prev.Shrinks+1 || s.TableBytes != tableBytes(sized, h.group) || s.TableBytes >= prev.TableBytes {
+				h.failf("after %v compacted %d entries with step %d: Stats() = %+v; want a copy at once: no migration, Shrinks %d, "+
+					"TableBytes %d (the estimate for max(Len, capacity) = %d) and less than before, %d",
+					st, live, h.step, s, prev.Shrinks+1, tableBytes(sized, h.group), sized, prev.TableBytes)
+			}
+			h.checkEvent(st, events, ShrinkEvent{Entries: live, BytesBefore: prev.TableBytes, BytesAfter: s.TableBytes})
+			h.autos++
+		}
+		h.peak, h.deletes = n, 0
+	case prev.Migrating && !s.Migrating:
+		left := prev.MigrationLeft
+		if st.fromOld {
+			left--
+		}
+		if !st.advances() || s.Shrinks != prev.Shrinks+1 || left > h.step {
+			h.failf("%v completed a migration with %d entries left: Stats() = %+v; want only a Get, Set or Delete outside iterations "+
+				"to complete it, moving at most step = %d entries, and Shrinks %d", st, left, s, h.step, prev.Shrinks+1)
+		}
+		h.checkEvent(st, events, ShrinkEvent{Entries: h.migEntries, BytesBefore: h.migBefore, BytesAfter: s.TableBytes, Incremental: true})
+		h.peak = max(h.peak, n)
+		h.finished++
+	default:
+		if s.Migrating != prev.Migrating || s.Shrinks != prev.Shrinks || len(events) != 0 {
+			h.failf("after %v: Stats() = %+v, hook calls %+v; want no compaction: Migrating %v, Shrinks %d, no hook call",
+				st, s, events, prev.Migrating, prev.Shrinks)
+		}
+		if s.Migrating {
+			left := prev.MigrationLeft
+			if st.fromOld {
+				left--
+			}
+			want := 0
+			if st.advances() {
+				want = h.step
+			}
+			if left-s.MigrationLeft != want {
+				h.failf("%v moved %d entries of a migration (MigrationLeft %d -> %d); want %d", st, left-s.MigrationLeft, prev.MigrationLeft, s.MigrationLeft, want)
+			}
+		}
+		h.peak = max(h.peak, n)
+	}
+
+	if s.Peak != h.peak || s.Peak < s.Len {
+		h.failf("after %v: Stats().Peak = %d; want %d, the largest Len since the last compaction (Len %d)", st, s.Peak, h.peak, n)
+	}
+	if s.Migrating != (h.m.mig != nil) {
+		h.failf("after %v: Stats().Migrating = %v, but a migration is in progress = %v", st, s.Migrating, h.m.mig != nil)
+	}
+	if s.Migrating {
+		if s.MigrationLeft != len(h.m.old) {
+			h.failf("after %v: Stats().MigrationLeft = %d; want the old table's %d entries", st, s.MigrationLeft, len(h.m.old))
+		}
+		h.migratingOps++
+	} else if s.MigrationLeft != 0 || h.m.old != nil || s.TableBytes < tableBytes(live, h.group) {
+		h.failf("after %v with no migration: Stats() = %+v, old table of %d entries; want MigrationLeft 0, no old table, TableBytes >= %d (the estimate for Len)",
+			st, s, len(h.m.old), tableBytes(live, h.group))
+	}
+	if s.WastedBytes < 0 || s.WastedBytes > s.TableBytes {
+		h.failf("after %v: Stats().WastedBytes = %d; want in [0, TableBytes = %d]", st, s.WastedBytes, s.TableBytes)
+	}
+	if len(h.m.nans) != len(h.nans) {
+		h.failf("after %v: %d NaN entries kept; want %d", st, len(h.m.nans), len(h.nans))
+	}
+	h.prev = s
+}
+
+// checkEvent checks that the hook was called once with want (its Duration
+// is not checked).
+func (h *modelHarness[K]) checkEvent(st modelStep[K], events []ShrinkEvent, want ShrinkEvent) {
+	if len(events) == 1 {
+		want.Duration = events[0].Duration
+	}
+	if len(events) != 1 || events[0] != want {
+		h.failf("after %v: hook calls %+v; want one with %+v", st, events, want)
+	}
+}
+
+// checkAsked checks that the policy was asked exactly when the documented
+// rule says it is (after a Delete that removed an entry, outside
+// iterations and migrations, when at least Len/8 deletes were seen since
+// the last compaction and a compaction would make the table smaller), and
+// with what the model expects.
+func (h *modelHarness[K]) checkAsked(st modelStep[K], calls []modelCall, prev Stats) {
+	live := len(h.want)
+	eligible := !prev.Migrating && h.deletes >= live/8 &&
+		tableBytes(max(live, h.capacity), h.group) < prev.TableBytes
+	var asked bool
+	switch {
+	case st.op == opDelete && st.removed && !prev.Migrating && len(h.iters) == 0:
+		asked = eligible
+	case st.op == opIterEnd && len(h.iters) == 0:
+		asked = eligible && h.pending
+		h.pending = false
+	}
+	if len(calls) != btoi(asked) {
+		h.failf("after %v: policy asked %d times; want %d (deletes since the last compaction %d, live %d, table %d bytes, Migrating %v)",
+			st, len(calls), btoi(asked), h.deletes, live, prev.TableBytes, prev.Migrating)
+	}
+	for _, c := range calls {
+		want := prev
+		want.Len, want.WastedBytes = h.len(), c.s.WastedBytes
+		if c.inBody || c.s != want {
+			h.failf("after %v: policy asked with Stats %+v (inside a loop body: %v); want %+v, outside loop bodies", st, c.s, c.inBody, want)
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// checkAll compares the map's whole content with the model, by All or by
+// Keys and Values, and checks that no key is in both tables of a migration
+// and that a full iteration changed nothing.
+func (h *modelHarness[K]) checkAll() {
+	before := h.m.Stats()
+	h.checks++
+	got := make(map[K]bool, len(h.want))
+	values := make(map[int]bool, h.len())
+	key := func(k K, how string) {
+		if k != k {
+			return
+		}
+		if _, ok := h.want[k]; !ok || got[k] {
+			h.failf("%s yielded %v: in the map %v, yielded before %v; want each key in the map once", how, k, ok, got[k])
+		}
+		got[k] = true
+	}
+	value := func(v int, nan bool, how string) {
+		if nan && !h.nans[v] || values[v] {
+			h.failf("%s yielded value %d (NaN key %v) twice or for a NaN key it is not the value of; every value stored is unique", how, v, nan)
+		}
+		values[v] = true
+	}
+	if h.checks%3 == 0 {
+		for k := range h.m.Keys() {
+			key(k, "Keys()")
+		}
+		for v := range h.m.Values() {
+			value(v, false, "Values()")
+		}
+	} else {
+		for k, v := range h.m.All() {
+			key(k, "All()")
+			if k == k && h.want[k] != v {
+				h.failf("All() yielded %v: %d; want %d", k, v, h.want[k])
+			}
+			value(v, k != k, "All()")
+		}
+	}
+	if len(values) != h.len() || len(got) != len(h.want) {
+		h.failf("a full iteration yielded %d values and %d distinct non-NaN keys; want Len = %d and %d", len(values), len(got), h.len(), len(h.want))
+	}
+	for k := range h.m.old {
+		if _, both := h.m.cur[k]; both {
+			h.failf("key %v is in both tables of a migration", k)
+		}
+	}
+	if after := h.m.Stats(); after != before || len(h.calls)+len(h.events) > 0 {
+		h.failf("a full iteration changed Stats() from %+v to %+v, asked the policy %d times, called the hook with %+v; want no change",
+			before, after, len(h.calls), h.events)
+	}
+}
+
+// iterate ranges over All (or, if pull, over iter.Pull2 of All), checking
+// each entry yielded, and calls body after each, which may use the
+// harness's operations and says whether to go on, break or panic. At the
+// end of a complete iteration it checks that every entry present all along
+// was yielded.
+func (h *modelHarness[K]) iterate(pull bool, body func(k K, v, i int) modelAct) {
+	it := &modelIter[K]{
+		start: make(map[K]bool, len(h.want)), startNaN: make(map[int]bool, len(h.nans)),
+		gone: map[K]bool{}, seen: map[K]bool{}, seenNaN: map[int]bool{},
+	}
+	for k := range h.want {
+		it.start[k] = true
+	}
+	for v := range h.nans {
+		it.startNaN[v] = true
+	}
+	h.iterations++
+	if h.prev.Migrating {
+		h.midMigrationIters++
+	}
+	outer := h.inBody
+	ended := false
+	// each checks one yielded entry and runs the body after it.
+	each := func(k K, v int) modelAct {
+		h.inBody = true
+		h.checkYield(it, k, v)
+		a := body(k, v, it.yields-1)
+		h.inBody = outer
+		return a
+	}
+	if pull {
+		h.pulls++
+		next, stop := iter.Pull2(h.m.All())
+		started := false
+		for {
+			var k K
+			var v int
+			var ok bool
+			if h.do(func() { k, v, ok = next() }) || !ok {
+				// The iteration ended inside next, possibly with a
+				// compaction whose hook panicked.
+				ended = started
+				break
+			}
+			if !started {
+				started = true
+				h.iters = append(h.iters, it)
+			}
+			if each(k, v) != actContinue {
+				break
+			}
+		}
+		h.do(stop)
+		if started {
+			h.iters = h.iters[:len(h.iters)-1]
+			h.after(modelStep[K]{op: opIterEnd})
+		}
+	} else {
+		h.iters = append(h.iters, it)
+		h.do(func() {
+			for k, v := range h.m.All() {
+				switch each(k, v) {
+				case actBreak:
+					return
+				case actPanic:
+					panic(modelPanic("loop body"))
+				}
+			}
+			ended = true
+		})
+		h.iters = h.iters[:len(h.iters)-1]
+		h.after(modelStep[K]{op: opIterEnd})
+	}
+	if !ended || it.cleared {
+		return
+	}
+	for k := range it.start {
+		if !it.seen[k] && !it.gone[k] {
+			h.failf("All() never yielded %v, present for the whole iteration", k)
+		}
+	}
+	for v := range it.startNaN {
+		if !it.seenNaN[v] {
+			h.failf("All() never yielded the NaN entry with value %d, present for the whole iteration", v)
+		}
+	}
+}
+
+// checkYield checks one entry yielded by an iteration: it is present now,
+// with this value, and was not yielded before unless it was deleted since
+// the iteration started.
+func (h *modelHarness[K]) checkYield(it *modelIter[K], k K, v int) {
+	it.yields++
+	if k != k {
+		if !h.nans[v] || it.seenNaN[v] && !it.cleared {
+			h.failf("All() yielded a NaN key with value %d: a NaN entry's value %v, yielded before %v; want each NaN entry once", v, h.nans[v], it.seenNaN[v])
+		}
+		it.seenNaN[v] = true
+	} else {
+		want, ok := h.want[k]
+		if !ok || want != v {
+			h.failf("All() yielded %v: %d; want only entries present now (present %v) with their value now, %d", k, v, ok, want)
+		}
+		if it.seen[k] && !it.gone[k] && !it.cleared {
+			h.failf("All() yielded %v twice", k)
+		}
+		it.seen[k] = true
+	}
+	if limit := len(it.start) + len(it.startNaN) + it.added; it.yields > limit {
+		h.failf("All() yielded %d entries; at most %d were ever present during it", it.yields, limit)
+	}
+}
+
+// modelPlan sizes a random run.
+type modelPlan struct {
+	large, small int // cycles of each kind
+	largePeak    int // a large cycle grows to [largePeak, 1.25 largePeak) entries
+	smallPeak    int // a small cycle grows to [1, smallPeak) entries
+	churn        int // operations of mixed churn once a migration starts
+	fullEvery    int // operations between full comparisons once Len > 64
+}
+
+// modelPlanFor returns the plan for a run. Its large cycles grow past
+// 2*DefaultMinIncremental entries, so that the other policies of
+// modelConfigs start incremental migrations, or, with the default policy,
+// which compacts below a quarter of the peak, past 4*DefaultMinIncremental
+// (one such cycle costs as much as two others). -short and -race run
+// fewer cycles.
+func modelPlanFor(defaultPolicy bool) modelPlan {
+	p := modelPlan{large: 2, small: 10, largePeak: 18000, smallPeak: 3000, churn: 3000, fullEvery: 8000}
+	if defaultPolicy {
+		p.large, p.largePeak = 1, 33000
+	}
+	if testing.Short() || raceEnabled {
+		p.large, p.small, p.churn = 1, 4, 1500
+	}
+	return p
+}
+
+// Operation kinds of the random driver.
+const (
+	doSetNew = iota
+	doSetOld
+	doDelete
+	doDeleteAbsent
+	doGet
+	doGetAbsent
+	doHas
+	doSetNaN
+	doNaNOp
+	doKinds
+)
+
+// Operation weights of the three phases of a cycle.
+var (
+	modelGrow  = [doKinds]int{doSetNew: 72, doSetOld: 8, doDelete: 6, doDeleteAbsent: 2, doGet: 6, doGetAbsent: 2, doHas: 2, doSetNaN: 1, doNaNOp: 1}
+	modelDrain = [doKinds]int{doSetNew: 5, doSetOld: 5, doDelete: 74, doDeleteAbsent: 3, doGet: 7, doGetAbsent: 2, doHas: 2, doSetNaN: 1, doNaNOp: 1}
+	modelChurn = [doKinds]int{doSetNew: 28, doSetOld: 10, doDelete: 28, doDeleteAbsent: 4, doGet: 18, doGetAbsent: 4, doHas: 6, doSetNaN: 1, doNaNOp: 1}
+)
+
+// modelMaxNaNs bounds the NaN entries a random run keeps at once.
+const modelMaxNaNs = 24
+
+// modelDriver drives a harness with random, bursty operations.
+type modelDriver[K comparable] struct {
+	*modelHarness[K]
+	r          *rand.Rand
+	plan       modelPlan
+	ids        int // ids below this may have been used
+	sinceFull  int
+	completing int // operations chosen to complete a migration
+	// noClear and noShrink hold back random Clear and Shrink calls, which
+	// would keep a cycle from its peak or reset Peak before its drain
+	// reaches the policy's threshold.
+	noClear, noShrink bool
+}
+
+// freshKey returns a key not in the map: half the time one used before.
+func (d *modelDriver[K]) freshKey() K {
+	if d.ids > 0 && d.r.IntN(2) == 0 {
+		if k := d.keys.key(d.r.IntN(d.ids)); !d.has(k) {
+			return k
+		}
+	}
+	d.ids++
+	return d.keys.key(d.ids - 1)
+}
+
+func (d *modelDriver[K]) has(k K) bool {
+	_, ok := d.want[k]
+	return ok
+}
+
+func (d *modelDriver[K]) presentKey() (K, bool) {
+	if len(d.list) == 0 {
+		var zero K
+		return zero, false
+	}
+	return d.list[d.r.IntN(len(d.list))], true
+}
+
+func (d *modelDriver[K]) absentKey() K { return d.keys.key(-1 - d.r.IntN(1000)) }
+
+func (d *modelDriver[K]) pick(w *[doKinds]int) int {
+	total := 0
+	for _, x := range w {
+		total += x
+	}
+	x := d.r.IntN(total)
+	for i, wi := range w {
+		if x < wi {
+			return i
+		}
+		x -= wi
+	}
+	panic("unreachable")
+}
+
+// action runs one random operation with weights w, then a Get of the key it
+// touched, then, now and then, an iteration, a Shrink, a Clear or a Clone,
+// and a full comparison when due.
+func (d *modelDriver[K]) action(w *[doKinds]int, migrating bool) {
+	k, ok := d.presentKey()
+	kind := d.pick(w)
+	if d.prev.Migrating && d.prev.MigrationLeft <= d.step {
+		// The next step completes the migration: let every kind of
+		// operation take its turn at completing one, a Set of a new key
+		// first.
+		kind = d.completing % doKinds
+		d.completing++
+	}
+	switch kind {
+	case doSetNew:
+		k = d.freshKey()
+		d.set(k)
+	case doSetOld:
+		if !ok {
+			k = d.freshKey()
+		}
+		d.set(k)
+	case doDelete:
+		if !ok {
+			k = d.absentKey()
+		}
+		d.del(k)
+	case doDeleteAbsent:
+		k = d.absentKey()
+		d.del(k)
+	case doGet:
+		d.get(k, false)
+	case doGetAbsent:
+		k = d.absentKey()
+	case doHas:
+		d.get(k, true)
+	case doSetNaN, doNaNOp:
+		if d.keys.nan == nil {
+			k = d.absentKey()
+			break
+		}
+		nan := d.keys.nan(d.r)
+		switch {
+		case d.r.IntN(2) == 0 && len(d.nans) < modelMaxNaNs:
+			d.set(nan)
+		case d.r.IntN(2) == 0:
+			d.del(nan)
+		default:
+			d.get(nan, d.r.IntN(2) == 0)
+		}
+	}
+	d.get(k, false)
+
+	n := d.len()
+	small := n < 4000
+	switch {
+	case d.r.IntN(pick3(small, migrating, 150, 1000, 20000)) == 0:
+		d.randomIteration()
+	case d.r.IntN(pick3(small, migrating, 400, 1<<30, 30000)) == 0 && !d.holdShrink():
+		d.shrink()
+	case d.r.IntN(pick3(small, migrating, 1500, 1<<30, 100000)) == 0 && !d.holdClear():
+		d.clear()
+	case d.r.IntN(pick3(small, migrating, 800, 4000, 50000)) == 0:
+		d.checkClone()
+	}
+	d.sinceFull++
+	if d.len() <= 64 || d.sinceFull >= d.plan.fullEvery {
+		d.sinceFull = 0
+		d.checkAll()
+	}
+}
+
+// holdShrink and holdClear report whether random Shrink and Clear calls
+// are held back: as noShrink and noClear say, and until the first migration
+// of the run has completed by its steps.
+func (d *modelDriver[K]) holdShrink() bool { return d.noShrink || d.prev.Migrating && d.finished == 0 }
+
+func (d *modelDriver[K]) holdClear() bool { return d.noClear || d.prev.Migrating && d.finished == 0 }
+
+// pick3 chooses a rate for small maps, for maps mid-migration, and for
+// other large maps.
+func pick3(small, migrating bool, s, m, l int) int {
+	switch {
+	case migrating:
+		return m
+	case small:
+		return s
+	}
+	return l
+}
+
+// randomIteration ranges over the map with mutations in the loop body:
+// about 30 body operations per iteration, sometimes an early break or a
+// panicking body, sometimes through iter.Pull2.
+func (d *modelDriver[K]) randomIteration() {
+	n := d.len()
+	rate := max(1, n/30)
+	breakAt, panicAt := -1, -1
+	if d.r.IntN(3) == 0 {
+		breakAt = d.r.IntN(n + 1)
+	}
+	if d.r.IntN(6) == 0 {
+		panicAt = d.r.IntN(n + 1)
+	}
+	pull := d.r.IntN(3) == 0
+	d.iterate(pull, func(k K, v, i int) modelAct {
+		if d.r.IntN(rate) == 0 {
+			d.bodyAction(k, n)
+		}
+		switch {
+		case i == breakAt:
+			return actBreak
+		case i == panicAt && !pull:
+			return actPanic
+		}
+		return actContinue
+	})
+	d.checkAll()
+}
+
+// bodyAction runs one random operation inside an iteration that is at k
+// and started with n entries.
+func (d *modelDriver[K]) bodyAction(k K, n int) {
+	d.bodyOps++
+	x := d.r.IntN(200)
+	switch {
+	case x < 50:
+		k = d.freshKey()
+		d.set(k)
+	case x < 80:
+		k, _ = d.presentKey()
+		d.set(k)
+	case x < 90:
+		if k == k {
+			d.set(k)
+		}
+	case x < 130:
+		var ok bool
+		if k, ok = d.presentKey(); ok {
+			d.del(k)
+		}
+	case x < 150:
+		d.del(k)
+	case x < 160:
+		k = d.absentKey()
+		d.del(k)
+	case x < 176:
+		k, _ = d.presentKey()
+	case x < 182:
+		// A NaN added while the iteration yields NaN entries may be
+		// yielded in turn; adding one per NaN yielded need not end
+		// (see TestAllEndsWhenBodyAddsNaNs), so only add before them.
+		if d.keys.nan != nil && k == k && len(d.nans) < modelMaxNaNs {
+			d.set(d.keys.nan(d.r))
+		}
+	case x < 190:
+		stopAt := d.r.IntN(8)
+		d.iterate(d.r.IntN(2) == 0, func(_ K, _, i int) modelAct {
+			if i == stopAt {
+				return actBreak
+			}
+			return actContinue
+		})
+	case x < 195:
+		if !d.holdShrink() {
+			d.shrink()
+		}
+	case x < 197:
+		if !d.holdClear() && (n < 5000 || d.r.IntN(8) == 0) {
+			d.clear()
+		}
+	}
+	d.get(k, false)
+}
+
+// checkClone compares a Clone of the map with the model.
+func (d *modelDriver[K]) checkClone() {
+	t := d.t
+	t.Helper()
+	c := d.m.Clone()
+	s := c.Stats()
+	require.Equalf(t, Stats{Len: d.len(), Peak: d.len(), TableBytes: s.TableBytes, WastedBytes: s.WastedBytes}, s,
+		"Clone().Stats() = %+v; want a fresh history with Len = Peak = %d", s, d.len())
+	nans := 0
+	for k, v := range c.All() {
+		if k != k {
+			if !d.nans[v] {
+				d.failf("Clone().All() yielded a NaN key with value %d; want a NaN entry's value", v)
+			}
+			nans++
+		} else if want, ok := d.want[k]; !ok || want != v {
+			d.failf("Clone().All() yielded %v: %d; want %d (in the map: %v)", k, v, want, ok)
+		}
+	}
+	require.Equalf(t, len(d.nans), nans, "Clone().All() yielded %d NaN entries; want %d", nans, len(d.nans))
+	d.after(modelStep[K]{op: opClone})
+}
+
+// cycle grows the map to a random peak, then drains it. A large cycle
+// holds back random Shrink and Clear calls until its drain has made the
+// map compact itself, then runs a stretch of mixed churn.
+func (d *modelDriver[K]) cycle(large bool) {
+	var top, low int
+	if large {
+		top = d.plan.largePeak + d.r.IntN(d.plan.largePeak/4)
+		if d.r.IntN(2) == 0 {
+			low = d.r.IntN(2000)
+		}
+	} else {
+		top = 1 + d.r.IntN(d.plan.smallPeak)
+		if d.r.IntN(3) == 0 {
+			top = 1 + d.r.IntN(16)
+		}
+		low = d.r.IntN(top/4 + 1)
+	}
+	d.noClear, d.noShrink = true, large
+	for d.len() < top {
+		d.action(&modelGrow, false)
+	}
+	d.noClear = large
+	churned := !large
+	compactions := d.autos + d.migrations
+	rebuildAt := len(d.want) / 4
+	for len(d.want) > low {
+		d.action(&modelDrain, false)
+		if !churned && d.autos+d.migrations > compactions {
+			churned = true
+			d.churn()
+		}
+		if len(d.want) < rebuildAt {
+			d.rebuild()
+			rebuildAt = len(d.want) / 4
+		}
+	}
+	d.noClear, d.noShrink = false, false
+	d.checkAll()
+}
+
+// churn runs mixed operations for a while: with a migration in progress,
+// its whole stretch lives through every kind of operation, iterations
+// among them. Once a migration has completed by its steps in this run, a
+// churn sometimes ends the next one early with a Shrink or a Clear.
+func (d *modelDriver[K]) churn() {
+	shrinkAt, clearAt, iterAt := -1, -1, -1
+	if d.finished > 0 && d.r.IntN(3) == 0 {
+		shrinkAt = d.r.IntN(d.plan.churn)
+	}
+	if d.finished > 0 && d.r.IntN(6) == 0 {
+		clearAt = d.r.IntN(d.plan.churn)
+	}
+	if d.prev.Migrating {
+		// Each action is two operations, each moving one step.
+		iterAt = d.r.IntN(min(d.plan.churn, d.prev.MigrationLeft/(2*d.step)+1))
+		d.randomIteration()
+	}
+	for i := range d.plan.churn {
+		d.action(&modelChurn, d.prev.Migrating)
+		switch i {
+		case shrinkAt:
+			d.shrink()
+		case clearAt:
+			d.clear()
+		case iterAt:
+			d.randomIteration()
+		}
+	}
+}
+
+// modelRun runs plan's cycles, large and small in random order, on a map
+// made by cfg, and returns the harness for the caller's coverage checks.
+func modelRun[K comparable](t *testing.T, keys modelKeys[K], cfg modelConfig, plan modelPlan, seed uint64) *modelHarness[K] {
+	d := &modelDriver[K]{
+		modelHarness: newModelHarness(t, keys, cfg),
+		r:            rand.New(rand.NewPCG(seed, 0x5eed)),
+		plan:         plan,
+	}
+	cycles := make([]bool, 0, plan.large+plan.small)
+	for i := range plan.large + plan.small {
+		cycles = append(cycles, i < plan.large)
+	}
+	d.r.Shuffle(len(cycles), func(i, j int) { cycles[i], cycles[j] = cycles[j], cycles[i] })
+	for _, large := range cycles {
+		d.cycle(large)
+		if d.r.IntN(3) == 0 {
+			d.shrink()
+		}
+	}
+	d.clear()
+	d.checkAll()
+	return d.modelHarness
+}
+
+// modelConfigs are the configurations every key type runs with: each
+// built-in policy, and incremental steps 1, 7, 64, the default and 0, each
+// at least once. The policies other than the default compact at small
+// sizes, so that small cycles compact too.
+func modelConfigs() []modelConfig {
+	ratio := RatioPolicy{Threshold: 0.5, MinTableBytes: 512}
+	return []modelConfig{
+		{name: "default", step: modelDefaultStep},
+		{name: "default/step=0", step: 0},
+		{name: "ratio/step=1", policy: ratio, step: 1},
+		{name: "ratio/capacity=1000", policy: ratio, step: modelDefaultStep, capacity: 1000},
+		{name: "wasted/step=7", policy: WastedBytesPolicy{MaxWastedBytes: 4096}, step: 7},
+		{name: "func/step=64", policy: PolicyFunc(func(s Stats) bool { return 3*s.Len < 2*s.Peak }), step: 64},
+		{name: "never", policy: Never(), step: modelDefaultStep},
+	}
+}
+
+// requireCovered checks that a run covered what its configuration should
+// reach: compactions, migrations (observed mid-way, and completed) unless
+// the policy is Never or the step 0, and iterations of every kind.
+func requireCovered[K comparable](t *testing.T, h *modelHarness[K], cfg modelConfig, plan modelPlan) {
+	t.Helper()
+	t.Logf("%d ops (%d mid-migration), %d migrations (%d completed), %d compactions at once, %d Shrink, %d Clear, %d iterations (%d pulled, %d mid-migration, %d body ops), %d full checks",
+		h.ops, h.migratingOps, h.migrations, h.finished, h.autos, h.manual, h.clears, h.iterations, h.pulls, h.midMigrationIters, h.bodyOps, h.checks)
+	_, never := cfg.policy.(neverPolicy)
+	switch {
+	case never:
+		require.Zerof(t, h.autos+h.migrations, "policy Never compacted %d times by itself", h.autos+h.migrations)
+	case h.step == 0:
+		require.Zerof(t, h.migratingOps, "step 0: %d operations mid-migration; want none", h.migratingOps)
+		require.GreaterOrEqualf(t, h.autos, plan.large, "%d automatic compactions; want one per large cycle at least", h.autos)
+	default:
+		require.GreaterOrEqualf(t, h.migrations, 1, "no incremental migration started; the run no longer covers migration")
+		require.GreaterOrEqualf(t, h.finished, 1, "no migration completed by its steps")
+		long := 100
+		if h.step <= 7 {
+			long = 2000
+		}
+		require.GreaterOrEqualf(t, h.migratingOps, long, "only %d operations mid-migration; want long stretches", h.migratingOps)
+		require.GreaterOrEqualf(t, h.midMigrationIters, 1, "no iteration mid-migration")
+		require.GreaterOrEqualf(t, h.autos+h.migrations, plan.large, "%d automatic compactions; want one per large cycle at least", h.autos+h.migrations)
+	}
+	require.GreaterOrEqualf(t, h.manual, 2, "%d Shrink calls; want several", h.manual)
+	require.GreaterOrEqualf(t, h.clears, 2, "%d Clear calls; want several", h.clears)
+	require.GreaterOrEqualf(t, h.pulls, 1, "no iteration through iter.Pull2")
+	require.GreaterOrEqualf(t, h.bodyOps, 20, "%d operations in loop bodies; want many", h.bodyOps)
+}
+
+func TestModel(t *testing.T) {
+	for i, cfg := range modelConfigs() {
+		seed := uint64(i + 1)
+		plan := modelPlanFor(cfg.policy == nil)
+		t.Run("int/"+cfg.name, func(t *testing.T) {
+			requireCovered(t, modelRun(t, modelIntKeys, cfg, plan, seed), cfg, plan)
+		})
+		t.Run("string/"+cfg.name, func(t *testing.T) {
+			requireCovered(t, modelRun(t, modelStringKeys, cfg, plan, seed), cfg, plan)
+		})
+		t.Run("float64/"+cfg.name, func(t *testing.T) {
+			h := modelRun(t, modelFloatKeys, cfg, plan, seed)
+			requireCovered(t, h, cfg, plan)
+			require.GreaterOrEqualf(t, h.nanSets, 10, "%d Set of a NaN key; want many", h.nanSets)
+		})
+	}
+}
+
+// TestModelPanics runs the model with a shrink hook and a policy that
+// panic now and then: every operation whose hook or policy panicked must
+// still have done its work, and lost nothing.
+func TestModelPanics(t *testing.T) {
+	plan := modelPlanFor(false)
+	plan.small /= 2
+	always := func(int) bool { return true }
+	for i, cfg := range []modelConfig{
+		{name: "step=7/hook", step: 7, hookPanics: always},
+		{name: "step=64/hook+policy", step: 64, hookPanics: func(n int) bool { return n%2 == 0 }, policyPanics: func(n int) bool { return n%3 == 0 }},
+		{name: "step=0/hook+policy", step: 0, hookPanics: always, policyPanics: func(n int) bool { return n%3 == 0 }},
+	} {
+		cfg.policy = RatioPolicy{Threshold: 0.5, MinTableBytes: 512}
+		t.Run(cfg.name, func(t *testing.T) {
+			h := modelRun(t, modelIntKeys, cfg, plan, uint64(100+i))
+			t.Logf("%d ops (%d mid-migration), %d migrations (%d completed), %d compactions at once, %d panics recovered",
+				h.ops, h.migratingOps, h.migrations, h.finished, h.autos, h.panics)
+			require.GreaterOrEqualf(t, h.autos+h.finished, 2, "%d compactions completed; want several, each with a panicking hook", h.autos+h.finished)
+		})
+	}
+}
+
+// TestModelPeakAfterHookPanicInSet is the minimal case TestModelPanics
+// found: a Set that inserts a new key and completes a migration whose hook
+// panics must still count the new entry in Peak.
+func TestModelPeakAfterHookPanicInSet(t *testing.T) {
+	armed := false
+	m := New[int, int](
+		WithPolicy(RatioPolicy{Threshold: 0.9}),
+		WithIncremental(1<<20), // one step moves everything
+		WithShrinkHook(func(ShrinkEvent) {
+			if armed {
+				panic(modelPanic("hook"))
+			}
+		}),
+	)
+	for i := range 2 * DefaultMinIncremental {
+		m.Set(i, i)
+	}
+	for i := 0; !m.Stats().Migrating; i++ {
+		m.Delete(i)
+	}
+	armed = true
+	require.PanicsWithValue(t, modelPanic("hook"), func() { m.Set(-1, -1) }, "Set(-1) completing a migration: want the hook's panic")
+	s := m.Stats()
+	require.Falsef(t, s.Migrating, "after Set(-1) with a step of 1<<20: Stats().Migrating = true; want the migration complete")
+	require.GreaterOrEqualf(t, s.Peak, s.Len, "after Set(-1) inserted an entry and its hook panicked: Stats() = %+v; want Peak >= Len", s)
+}
+
+// TestAllEndsWhenBodyAddsNaNs: ranging over a native map whose loop body
+// adds a NaN key for each NaN key yielded ends (an entry added during
+// iteration may or may not be yielded); so must ranging over All.
+func TestAllEndsWhenBodyAddsNaNs(t *testing.T) {
+	const limit = 100_000
+	native := map[float64]int{}
+	m := New[float64, int]()
+	for i := range 3 {
+		native[math.NaN()] = i
+		m.Set(math.NaN(), i)
+	}
+	yields := 0
+	for k, v := range native {
+		if yields++; yields > limit {
+			break
+		}
+		if k != k {
+			native[math.NaN()] = v
+		}
+	}
+	require.LessOrEqualf(t, yields, limit, "ranging over a native map of 3 NaN keys, adding a NaN per NaN yielded: %d yields and counting; want an end", yields)
+	yields = 0
+	for k, v := range m.All() {
+		if yields++; yields > limit {
+			break
+		}
+		if k != k {
+			m.Set(math.NaN(), v)
+		}
+	}
+	require.LessOrEqualf(t, yields, limit, "ranging over All of 3 NaN entries, adding a NaN per NaN yielded: %d yields (Len now %d) and counting; want an end, as with a native map", yields, m.Len())
+}
