@@ -167,7 +167,7 @@ type modelHarness[K comparable] struct {
 	// Counts that the tests assert on, so that they cannot silently stop
 	// covering what they are meant to.
 	ops, migratingOps, migrations, finished, autos, manual, clears, panics, nanSets int
-	iterations, pulls, midMigrationIters, bodyOps, checks                           int
+	iterations, pulls, midMigrationIters, bodyOps, checks, stopped                  int
 }
 
 func newModelHarness[K comparable](t testing.TB, keys modelKeys[K], cfg modelConfig) *modelHarness[K] {
@@ -312,6 +312,9 @@ func (h *modelHarness[K]) get(k K, has bool) {
 }
 
 func (h *modelHarness[K]) shrink() {
+	if h.prev.Migrating {
+		h.stopped++
+	}
 	h.do(h.m.Shrink)
 	h.manual++
 	h.after(modelStep[K]{op: opShrink})
@@ -324,6 +327,9 @@ func (h *modelHarness[K]) clear() {
 	h.list = h.list[:0]
 	h.forIters(func(it *modelIter[K]) { it.cleared = true })
 	h.clears++
+	if h.prev.Migrating {
+		h.stopped++
+	}
 	h.m.Clear()
 	h.after(modelStep[K]{op: opClear})
 }
@@ -696,7 +702,7 @@ type modelPlan struct {
 func modelPlanFor(defaultPolicy bool) modelPlan {
 	p := modelPlan{large: 2, small: 10, largePeak: 18000, smallPeak: 3000, churn: 3000, fullEvery: 8000}
 	if defaultPolicy {
-		p.large, p.largePeak = 1, 33000
+		p.largePeak = 33000
 	}
 	if testing.Short() || raceEnabled {
 		p.large, p.small, p.churn = 1, 4, 1500
@@ -1027,16 +1033,18 @@ func (d *modelDriver[K]) cycle(large bool) {
 // churn sometimes ends the next one early with a Shrink or a Clear.
 func (d *modelDriver[K]) churn() {
 	shrinkAt, clearAt, iterAt := -1, -1, -1
-	if d.finished > 0 && d.r.IntN(3) == 0 {
-		shrinkAt = d.r.IntN(d.plan.churn)
-	}
-	if d.finished > 0 && d.r.IntN(6) == 0 {
-		clearAt = d.r.IntN(d.plan.churn)
-	}
 	if d.prev.Migrating {
 		// Each action is two operations, each moving one step.
-		iterAt = d.r.IntN(min(d.plan.churn, d.prev.MigrationLeft/(2*d.step)+1))
+		during := min(d.plan.churn, d.prev.MigrationLeft/(2*d.step)+1)
+		iterAt = d.r.IntN(during)
 		d.randomIteration()
+		if d.finished > 0 {
+			if d.r.IntN(2) == 0 {
+				shrinkAt = d.r.IntN(during)
+			} else {
+				clearAt = d.r.IntN(during)
+			}
+		}
 	}
 	for i := range d.plan.churn {
 		d.action(&modelChurn, d.prev.Migrating)
@@ -1097,8 +1105,8 @@ func modelConfigs() []modelConfig {
 // the policy is Never or the step 0, and iterations of every kind.
 func requireCovered[K comparable](t *testing.T, h *modelHarness[K], cfg modelConfig, plan modelPlan) {
 	t.Helper()
-	t.Logf("%d ops (%d mid-migration), %d migrations (%d completed), %d compactions at once, %d Shrink, %d Clear, %d iterations (%d pulled, %d mid-migration, %d body ops), %d full checks",
-		h.ops, h.migratingOps, h.migrations, h.finished, h.autos, h.manual, h.clears, h.iterations, h.pulls, h.midMigrationIters, h.bodyOps, h.checks)
+	t.Logf("%d ops (%d mid-migration), %d migrations (%d completed, %d ended by Shrink or Clear), %d compactions at once, %d Shrink, %d Clear, %d iterations (%d pulled, %d mid-migration, %d body ops), %d full checks",
+		h.ops, h.migratingOps, h.migrations, h.finished, h.stopped, h.autos, h.manual, h.clears, h.iterations, h.pulls, h.midMigrationIters, h.bodyOps, h.checks)
 	_, never := cfg.policy.(neverPolicy)
 	switch {
 	case never:
@@ -1115,6 +1123,9 @@ func requireCovered[K comparable](t *testing.T, h *modelHarness[K], cfg modelCon
 		}
 		require.GreaterOrEqualf(t, h.migratingOps, long, "only %d operations mid-migration; want long stretches", h.migratingOps)
 		require.GreaterOrEqualf(t, h.midMigrationIters, 1, "no iteration mid-migration")
+		if plan.large > 1 {
+			require.GreaterOrEqualf(t, h.stopped, 1, "no Shrink or Clear mid-migration")
+		}
 		require.GreaterOrEqualf(t, h.autos+h.migrations, plan.large, "%d automatic compactions; want one per large cycle at least", h.autos+h.migrations)
 	}
 	require.GreaterOrEqualf(t, h.manual, 2, "%d Shrink calls; want several", h.manual)
