@@ -89,12 +89,26 @@ func TestMemorySeedDrain(t *testing.T) {
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
 // releaseSize is the number of [128]byte entries of the tests that empty a
-// map: a 36 MB table, or 4.5 MB under the race detector.
+// map: a 36 MB table, or 9 MB under the race detector, still enough for a
+// default compaction to be incremental (a quarter of it is over
+// DefaultMinIncremental).
 func releaseSize() int {
 	if raceSized {
-		return 1 << 14
+		return 1 << 16
 	}
 	return 1 << 17
+}
+
+// drainUntilMigrating deletes keys from 0 up until m starts an incremental
+// compaction and returns the next key.
+func drainUntilMigrating(t *testing.T, m *shrinkmap.ShrinkMap[int, seedValue], n int) int {
+	t.Helper()
+	k := 0
+	for ; !m.Stats().Migrating; k++ {
+		require.Less(t, k, n, "no incremental compaction started after deleting every key")
+		m.Delete(k)
+	}
+	return k
 }
 
 func TestMemoryGivesTableBack(t *testing.T) {
@@ -128,10 +142,7 @@ func TestMemoryGivesTableBack(t *testing.T) {
 		{"Clear mid-migration", nil,
 			func(t *testing.T, m *shrinkmap.ShrinkMap[int, seedValue]) {
 				fillSeed(m)
-				k := 0
-				for ; !m.Stats().Migrating; k++ {
-					m.Delete(k)
-				}
+				k := drainUntilMigrating(t, m, n)
 				for range 100 { // entries in both tables
 					m.Get(k)
 				}
@@ -141,11 +152,7 @@ func TestMemoryGivesTableBack(t *testing.T) {
 		{"Shrink after a default drain to 0", nil,
 			func(t *testing.T, m *shrinkmap.ShrinkMap[int, seedValue]) {
 				fillSeed(m)
-				k := 0
-				for ; !m.Stats().Migrating; k++ {
-					m.Delete(k)
-				}
-				for ; k < n; k++ {
+				for k := drainUntilMigrating(t, m, n); k < n; k++ {
 					m.Delete(k)
 				}
 			},
@@ -184,9 +191,7 @@ func TestMemoryDroppedMidMigration(t *testing.T) {
 		for k := range n {
 			m.Set(k, seedValue{})
 		}
-		for k := 0; !m.Stats().Migrating; k++ {
-			m.Delete(k)
-		}
+		drainUntilMigrating(t, m, n)
 		require.Greater(t, runtime.NumGoroutine(), goroutines, "goroutines mid-migration; want the migration's own")
 	}()
 	left := settledHeap() - base

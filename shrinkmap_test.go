@@ -614,6 +614,7 @@ func TestShrinkHookEvents(t *testing.T) {
 			}, migrationLive, false, false},
 		{"incremental", nil, migrationFill, func(t *testing.T, m *shrinkmap.ShrinkMap[int64, int64], events *[]shrinkmap.ShrinkEvent) {
 			for i := int64(0); !m.Stats().Migrating; i++ {
+				require.Less(t, i, int64(migrationFill), "no incremental compaction started after deleting every key")
 				m.Delete(i)
 			}
 			require.Empty(t, *events, "hook calls when the migration starts; want none until it completes")
