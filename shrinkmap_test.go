@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -212,6 +213,29 @@ func TestNewInvalidPanics(t *testing.T) {
 					require.Contains(t, msg, frag, "%s panicked with %q; want it to contain %q", call, msg, frag)
 				}
 			}
+		})
+	}
+}
+
+func TestNewIgnoresConcurrentOptions(t *testing.T) {
+	// WithShards and WithCompactEvery configure Concurrent maps; their docs
+	// say New and Collect ignore them, valid or not.
+	opts := map[string]shrinkmap.Option{
+		"WithShards(4)":                      shrinkmap.WithShards(4),
+		"WithShards(3)":                      shrinkmap.WithShards(3),
+		"WithShards(-1)":                     shrinkmap.WithShards(-1),
+		"WithCompactEvery(time.Millisecond)": shrinkmap.WithCompactEvery(time.Millisecond),
+		"WithCompactEvery(-1)":               shrinkmap.WithCompactEvery(-1),
+	}
+	for name, opt := range opts {
+		t.Run(name, func(t *testing.T) {
+			goroutines := runtime.NumGoroutine()
+			var m *shrinkmap.ShrinkMap[int, int]
+			require.NotPanics(t, func() { m = shrinkmap.New[int, int](opt) }, "New(%s); want the option ignored", name)
+			require.NotPanics(t, func() { shrinkmap.Collect(maps.All(map[int]int{1: 1}), opt) }, "Collect(seq, %s); want the option ignored", name)
+			m.Set(1, 1)
+			requireSame(t, m, map[int]int{1: 1})
+			require.Equal(t, goroutines, runtime.NumGoroutine(), "goroutines after New(%s); want none started", name)
 		})
 	}
 }
