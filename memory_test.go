@@ -184,8 +184,8 @@ func TestMemoryDroppedMidMigration(t *testing.T) {
 	// A map dropped mid-migration frees both tables and the migration's
 	// goroutine, once the garbage collector finds it unreachable.
 	n := releaseSize()
+	base := settledHeap() // also ends migrations of maps dropped earlier
 	goroutines := runtime.NumGoroutine()
-	base := settledHeap()
 	func() {
 		m := shrinkmap.New[int, seedValue]()
 		for k := range n {
