@@ -597,7 +597,10 @@ func TestOperationsMidMigration(t *testing.T) {
 }
 
 func TestWithCapacityFloor(t *testing.T) {
-	const capacity, n = 20_000, 100_000
+	capacity, n := 20_000, 100_000
+	if raceSized {
+		capacity, n = 5_000, 25_000
+	}
 	floor := shrinkmap.New[int64, int64](shrinkmap.WithCapacity(capacity)).Stats().TableBytes
 	for _, step := range []int{0, shrinkmap.DefaultStep} {
 		t.Run(fmt.Sprintf("step=%d", step), func(t *testing.T) {
