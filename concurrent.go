@@ -35,8 +35,10 @@ import (
 // n/shards entries, rounded up, and the same per-shard floor. WithShards
 // and WithCompactEvery are Concurrent's own.
 //
-// Use Concurrent when goroutines share a map that spikes; a map owned by one
-// goroutine is faster as a ShrinkMap. The zero value is not usable: make a
+// Use Concurrent when goroutines share a map that spikes. Unlike sync.Map it
+// is typed and stores values unboxed, so writes do not allocate; unlike a
+// map under one sync.RWMutex it spreads the lock traffic over the shards and
+// gives memory back. A map owned by one goroutine is faster as a ShrinkMap. The zero value is not usable: make a
 // Concurrent with NewConcurrent. A Concurrent must not be copied after first
 // use (go vet reports copies). Close stops the background compaction that
 // WithCompactEvery starts.
@@ -71,7 +73,8 @@ type shardBody[K comparable, V any] struct {
 const shardPad = (cacheLine - unsafe.Sizeof(shardBody[int, int]{})%cacheLine) % cacheLine
 
 // DefaultShards returns the number of shards of a Concurrent made without
-// WithShards: 4*GOMAXPROCS rounded up to a power of two, and at least 16.
+// WithShards: 4*GOMAXPROCS (read when it is called) rounded up to a power
+// of two, and at least 16.
 // An operation holds its shard's lock for tens of nanoseconds, so with four
 // shards per goroutine that can run at once, two operations rarely meet on
 // one lock. On the 2-core machine the package is benchmarked on, 8 to 256
@@ -282,8 +285,9 @@ func (c *Concurrent[K, V]) Compute(k K, f func(old V, loaded bool) (V, ComputeOp
 }
 
 // Len returns the number of entries, summed over the shards one at a time
-// in O(shards) time: while other goroutines write, it is not a snapshot of
-// any one instant, but a count of entries that stay put is exact.
+// in O(shards) time. It is exact when no other goroutine writes meanwhile;
+// otherwise it is not a snapshot of any one instant: each shard is counted
+// at a different moment.
 func (c *Concurrent[K, V]) Len() int {
 	n := 0
 	for i := range c.shards {

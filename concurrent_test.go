@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -626,7 +627,7 @@ func concHeap() int64 {
 // concFill sets keys [0, n) from 4 goroutines, each on its own quarter,
 // waits for all, then deletes from 4 goroutines the keys of each quarter for
 // which drop returns true.
-func concFill(c *Concurrent[int, [128]byte], n int, drop func(k int) bool) {
+func concFill(c concMap[[128]byte], n int, drop func(k int) bool) {
 	const goroutines = 4
 	each := func(f func(k int)) {
 		var wg sync.WaitGroup
@@ -805,4 +806,51 @@ func TestConcurrentDefaultsCompact(t *testing.T) {
 	assert.GreaterOrEqual(t, s.Shrinks, 16, "Stats().Shrinks after draining %d entries to 1%% over 16 shards", n)
 	assert.Less(t, s.TableBytes, tableBytes(n, groupBytes[int, [128]byte]())/10,
 		"Stats().TableBytes after the drain; want under a tenth of the peak table")
+}
+
+func ExampleConcurrent() {
+	sessions := NewConcurrent[string, int]()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() { sessions.Set(fmt.Sprint("user", i), i) })
+	}
+	wg.Wait()
+	v, ok := sessions.Get("user2")
+	fmt.Println(sessions.Len(), v, ok)
+	// Output: 4 2 true
+}
+
+func ExampleConcurrent_Compute() {
+	counts := NewConcurrent[string, int]()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for _, w := range strings.Fields("to be or not to be") {
+				counts.Compute(w, func(n int, _ bool) (int, ComputeOp) { return n + 1, UpdateOp })
+			}
+		})
+	}
+	wg.Wait()
+	be, _ := counts.Get("be")
+	fmt.Println(be, counts.Len())
+	// Output: 16 4
+}
+
+func ExampleConcurrent_GetOrSet() {
+	c := NewConcurrent[string, string]()
+	first, loaded := c.GetOrSet("k", "first")
+	fmt.Println(first, loaded)
+	again, loaded := c.GetOrSet("k", "second")
+	fmt.Println(again, loaded)
+	// Output:
+	// first false
+	// first true
+}
+
+func ExampleWithCompactEvery() {
+	c := NewConcurrent[int, []byte](WithCompactEvery(time.Second))
+	defer c.Close() // stops the background goroutine
+	c.Set(1, []byte("one"))
+	fmt.Println(c.Len())
+	// Output: 1
 }
