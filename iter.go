@@ -35,8 +35,10 @@ func (m *ShrinkMap[K, V]) All() iter.Seq2[K, V] {
 				}
 			}
 		}
-		// Only Clear removes NaN entries, and it drops the whole slice.
-		for i := 0; i < len(m.nans); i++ {
+		// Only Clear removes NaN entries, and it drops the whole slice. The
+		// bound taken at the start ends the loop even if the body keeps
+		// adding NaN entries, as a range over a native map ends.
+		for i, n := 0, len(m.nans); i < min(n, len(m.nans)); i++ {
 			if !yield(m.nans[i].key, m.nans[i].val) {
 				return
 			}

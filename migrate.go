@@ -117,14 +117,15 @@ func (m *ShrinkMap[K, V]) getMigrating(k K) (V, bool) {
 }
 
 // setMigrating updates k where it is, so that entries change tables only by
-// migration: an iteration then meets each entry once.
+// migration: an iteration then meets each entry once. The caller advances
+// the migration once it has recorded the insert, so that a panicking hook
+// cannot leave Peak behind.
 func (m *ShrinkMap[K, V]) setMigrating(k K, v V) {
 	if _, ok := m.old[k]; ok {
 		m.old[k] = v
 	} else {
 		m.cur[k] = v
 	}
-	m.advance()
 }
 
 func (m *ShrinkMap[K, V]) deleteMigrating(k K) {

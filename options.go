@@ -35,14 +35,30 @@ func defaultConfig() config {
 // newConfig applies opts over the defaults and panics with a message naming
 // the field, the value and the allowed range if a setting is invalid.
 func newConfig(opts []Option) config {
+	return applyOptions(opts).mustValidate()
+}
+
+// newMapConfig is newConfig for a ShrinkMap, which ignores the options
+// that only Concurrent has.
+func newMapConfig(opts []Option) config {
+	cfg := applyOptions(opts)
+	cfg.shards, cfg.compactEvery = 0, 0
+	return cfg.mustValidate()
+}
+
+func applyOptions(opts []Option) config {
 	cfg := defaultConfig()
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	if err := cfg.validate(); err != nil {
+	return cfg
+}
+
+func (c config) mustValidate() config {
+	if err := c.validate(); err != nil {
 		panic(err.Error())
 	}
-	return cfg
+	return c
 }
 
 func (c *config) validate() error {

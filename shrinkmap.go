@@ -49,7 +49,7 @@ func (*noCopy) Unlock() {}
 // New returns an empty map configured by opts. It panics with a message
 // naming the field, the value and the allowed range if an option is invalid.
 func New[K comparable, V any](opts ...Option) *ShrinkMap[K, V] {
-	m := &ShrinkMap[K, V]{cfg: newConfig(opts)}
+	m := &ShrinkMap[K, V]{cfg: newMapConfig(opts)}
 	m.init()
 	if m.cfg.capacity > 0 {
 		m.cur = make(map[K]V, m.cfg.capacity)
@@ -101,6 +101,9 @@ func (m *ShrinkMap[K, V]) setSlow(k K, v V) {
 		m.nans = append(m.nans, entry[K, V]{k, v})
 	case m.mig != nil:
 		m.setMigrating(k, v)
+		m.grew()
+		m.advance()
+		return
 	default:
 		m.init()
 		if m.cur == nil {
