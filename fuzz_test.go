@@ -260,7 +260,7 @@ func fuzzSeeds() [][]byte {
 		return fuzzOps(cfg).fill(16384, 0).drain(2100).
 			op(fuzzSet, 1).op(fuzzGet, 2).op(fuzzDelete, 3).op(fuzzNaN1).op(fuzzNaN2).
 			op(fuzzAll, body...).op(fuzzPull, body...).op(fuzzGets, 200, 5).
-			op(fuzzChurn, 255, 0x40, 0).op(fuzzClone).drain(16384).op(fuzzCheck)
+			op(fuzzChurn, 255, 0x40, 0).op(fuzzClone).drain(2000).op(fuzzCheck)
 	}
 	mixed := fuzzOps{4, 3, 0, 1}
 	for i := range 64 {
@@ -273,8 +273,8 @@ func fuzzSeeds() [][]byte {
 		migrate(0, 3, 0x84, 1), // ratio, default step, capacity 512, float64 keys
 		migrate(2, 4, 0, 0),    // always, copy at once
 		fuzzOps{0, 0, 0, 1}.fill(16384, 0).drain(2100).op(fuzzGets, 20, 1).op(fuzzShrink).op(fuzzGets, 200, 1).
-			drain(2100).op(fuzzGets, 20, 1).op(fuzzAll, 4, 6, 6|1<<3, 2, 2).drain(1 << 15),
-		fuzzOps{4, 2, 0, 0}.fill(20000, 0).fill(20000, 20000).drain(30500).op(fuzzGets, 255, 9).drain(1 << 15),
+			drain(2100).op(fuzzGets, 20, 1).op(fuzzAll, 4, 6, 6|1<<3, 2, 2).drain(1000),
+		fuzzOps{4, 2, 0, 0}.fill(20000, 0).fill(20000, 20000).drain(30500).op(fuzzGets, 255, 9).drain(2000),
 		mixed,
 	}
 }
