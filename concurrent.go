@@ -124,16 +124,6 @@ func shardConfig(cfg config, n int) config {
 	return cfg
 }
 
-// configure gives a zero ShrinkMap the configuration cfg, as New does.
-func (m *ShrinkMap[K, V]) configure(cfg config) {
-	m.cfg = cfg
-	m.init()
-	if cfg.capacity > 0 {
-		m.cur = make(map[K]V, cfg.capacity)
-		m.curSized = cfg.capacity
-	}
-}
-
 // shard returns the shard that holds k.
 func (c *Concurrent[K, V]) shard(k K) *shard[K, V] {
 	return &c.shards[maphash.Comparable(c.seed, k)&c.mask]

@@ -7,8 +7,7 @@ import "time"
 // shards mean less lock contention and smaller compactions; each shard
 // costs 256 bytes (on 64-bit platforms) plus its table, and Len, Stats and
 // All take O(shards) time. An n that is negative or not a power of two
-// makes NewConcurrent panic, and New and Collect too, since all three
-// validate every option; New and Collect otherwise ignore the setting.
+// makes NewConcurrent panic. New and Collect ignore the setting.
 func WithShards(n int) Option {
 	return func(c *config) { c.shards = n }
 }
@@ -26,8 +25,7 @@ func WithShards(n int) Option {
 // Close stops it once the garbage collector finds the map unreachable. A
 // shrink hook or custom policy runs on the goroutine when it compacts, so
 // a panic in either crashes the program, as in any goroutine. NewConcurrent
-// panics on a negative d, as do New and Collect, which otherwise ignore
-// the setting.
+// panics on a negative d. New and Collect ignore the setting.
 func WithCompactEvery(d time.Duration) Option {
 	return func(c *config) { c.compactEvery = d }
 }

@@ -49,13 +49,20 @@ func (*noCopy) Unlock() {}
 // New returns an empty map configured by opts. It panics with a message
 // naming the field, the value and the allowed range if an option is invalid.
 func New[K comparable, V any](opts ...Option) *ShrinkMap[K, V] {
-	m := &ShrinkMap[K, V]{cfg: newMapConfig(opts)}
-	m.init()
-	if m.cfg.capacity > 0 {
-		m.cur = make(map[K]V, m.cfg.capacity)
-		m.curSized = m.cfg.capacity
-	}
+	m := new(ShrinkMap[K, V])
+	m.configure(newMapConfig(opts))
 	return m
+}
+
+// configure gives a zero ShrinkMap the configuration cfg, sizing its table
+// for cfg's capacity.
+func (m *ShrinkMap[K, V]) configure(cfg config) {
+	m.cfg = cfg
+	m.init()
+	if cfg.capacity > 0 {
+		m.cur = make(map[K]V, cfg.capacity)
+		m.curSized = cfg.capacity
+	}
 }
 
 // init gives a zero ShrinkMap its default configuration.
