@@ -1,3 +1,5 @@
+//go:build unix
+
 package shrinkmap
 
 import (
@@ -6,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +41,32 @@ var benchSizes = []struct {
 	name string
 	n    int
 }{{"1k", 1 << 10}, {"64k", 1 << 16}, {"1M", 1 << 20}}
+
+// cpuTime returns the CPU time, user and system, that the process has used
+// so far, GC workers included. Wall time also counts the time other
+// processes hold the CPU; CPU time does not, so on a busy shared machine
+// cpu-ns/op is the steadier figure to compare. (Getrusage is why this file
+// builds only on unix.)
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// settle collects the garbage that setup and earlier benchmarks left, so
+// that its marking is not charged to the benchmark about to run, and returns
+// cpuTime().
+func settle() time.Duration {
+	runtime.GC()
+	return cpuTime()
+}
+
+// reportCPU reports the CPU time used since start, per op, as cpu-ns/op.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
 
 // keySet holds n distinct keys and the same keys in a shuffled order, the
 // order in which the benchmarks visit them, so that lookups hit the table at
@@ -123,10 +152,12 @@ func BenchmarkGet(b *testing.B) {
 func benchGet[K comparable](b *testing.B, impl string, ks keySet[K]) {
 	mask := len(ks.order) - 1
 	b.ReportAllocs()
+	var cpu time.Duration
 	i, hits := 0, 0
 	switch impl {
 	case implNative:
 		m := nativeOf(ks.keys)
+		cpu = settle()
 		for b.Loop() {
 			if _, ok := m[ks.order[i&mask]]; ok {
 				hits++
@@ -135,6 +166,7 @@ func benchGet[K comparable](b *testing.B, impl string, ks keySet[K]) {
 		}
 	case implShrink:
 		m := shrinkOf(ks.keys)
+		cpu = settle()
 		for b.Loop() {
 			if _, ok := m.Get(ks.order[i&mask]); ok {
 				hits++
@@ -145,6 +177,7 @@ func benchGet[K comparable](b *testing.B, impl string, ks keySet[K]) {
 	if hits != i {
 		b.Fatalf("%s: %d of %d Gets of present keys found them; want all", impl, hits, i)
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkSet overwrites present keys in random order: the map's size stays
@@ -156,10 +189,12 @@ func BenchmarkSet(b *testing.B) {
 func benchSet[K comparable](b *testing.B, impl string, ks keySet[K]) {
 	mask := len(ks.order) - 1
 	b.ReportAllocs()
+	var cpu time.Duration
 	i := 0
 	switch impl {
 	case implNative:
 		m := nativeOf(ks.keys)
+		cpu = settle()
 		for b.Loop() {
 			m[ks.order[i&mask]] = i
 			i++
@@ -167,12 +202,14 @@ func benchSet[K comparable](b *testing.B, impl string, ks keySet[K]) {
 		checkLen(b, impl, len(m), len(ks.keys))
 	case implShrink:
 		m := shrinkOf(ks.keys)
+		cpu = settle()
 		for b.Loop() {
 			m.Set(ks.order[i&mask], i)
 			i++
 		}
 		checkLen(b, impl, m.Len(), len(ks.keys))
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkDelete deletes a present key and sets it again at once, in random
@@ -185,10 +222,12 @@ func BenchmarkDelete(b *testing.B) {
 func benchDelete[K comparable](b *testing.B, impl string, ks keySet[K]) {
 	mask := len(ks.order) - 1
 	b.ReportAllocs()
+	var cpu time.Duration
 	i := 0
 	switch impl {
 	case implNative:
 		m := nativeOf(ks.keys)
+		cpu = settle()
 		for b.Loop() {
 			k := ks.order[i&mask]
 			delete(m, k)
@@ -198,6 +237,7 @@ func benchDelete[K comparable](b *testing.B, impl string, ks keySet[K]) {
 		checkLen(b, impl, len(m), len(ks.keys))
 	case implShrink:
 		m := shrinkOf(ks.keys)
+		cpu = settle()
 		for b.Loop() {
 			k := ks.order[i&mask]
 			m.Delete(k)
@@ -206,6 +246,7 @@ func benchDelete[K comparable](b *testing.B, impl string, ks keySet[K]) {
 		}
 		checkLen(b, impl, m.Len(), len(ks.keys))
 	}
+	reportCPU(b, cpu)
 }
 
 func checkLen(b *testing.B, impl string, got, want int) {
@@ -234,10 +275,12 @@ func benchChurn[K comparable](b *testing.B, impl string, ring keySet[K]) {
 	mask := len(ring.keys) - 1
 	first := ring.keys[:churnLive]
 	b.ReportAllocs()
+	var cpu time.Duration
 	i := 0
 	switch impl {
 	case implNative:
 		m := nativeOf(first)
+		cpu = settle()
 		for b.Loop() {
 			m[ring.keys[(i+churnLive)&mask]] = i
 			delete(m, ring.keys[i&mask])
@@ -246,6 +289,7 @@ func benchChurn[K comparable](b *testing.B, impl string, ring keySet[K]) {
 		checkLen(b, impl, len(m), churnLive)
 	case implShrink:
 		m := shrinkOf(first)
+		cpu = settle()
 		for b.Loop() {
 			m.Set(ring.keys[(i+churnLive)&mask], i)
 			m.Delete(ring.keys[i&mask])
@@ -253,6 +297,7 @@ func benchChurn[K comparable](b *testing.B, impl string, ring keySet[K]) {
 		}
 		checkLen(b, impl, m.Len(), churnLive)
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkSpike models traffic bursts: one op fills the map to n entries
@@ -282,10 +327,12 @@ func BenchmarkSpike(b *testing.B) {
 
 func benchSpike(b *testing.B, impl string, n, keep int) {
 	b.ReportAllocs()
+	var cycle func()
+	var left func() int
 	switch impl {
 	case implNative:
 		m := make(map[int]int)
-		for b.Loop() {
+		cycle = func() {
 			for k := len(m); k < n; k++ {
 				m[k] = k
 			}
@@ -293,10 +340,10 @@ func benchSpike(b *testing.B, impl string, n, keep int) {
 				delete(m, k)
 			}
 		}
-		checkLen(b, impl, len(m), keep)
+		left = func() int { return len(m) }
 	case implShrink:
 		m := New[int, int]()
-		for b.Loop() {
+		cycle = func() {
 			for k := m.Len(); k < n; k++ {
 				m.Set(k, k)
 			}
@@ -304,8 +351,17 @@ func benchSpike(b *testing.B, impl string, n, keep int) {
 				m.Delete(k)
 			}
 		}
-		checkLen(b, impl, m.Len(), keep)
+		left = m.Len
 	}
+	// A first burst brings each map to its steady state: the native map
+	// holding its peak table, ShrinkMap a table compacted by the drain.
+	cycle()
+	cpu := settle()
+	for b.Loop() {
+		cycle()
+	}
+	reportCPU(b, cpu)
+	checkLen(b, impl, left(), keep)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(2*(n-keep)), "ns/entry")
 }
 
@@ -414,7 +470,8 @@ func newDrainMap[V any](impl string) drainMap[V] {
 // with a Get of a present key between deletes, and times each of those
 // operations. It reports their latency quantiles (p50-ns ... max-ns, from
 // one clock read per operation, which they include) and the time of a whole
-// drain without the clock reads (drain-ms; ns/op is the same figure). Fills
+// drain without the clock reads (drain-ms, wall time: ns/op is the same
+// figure; drain-cpu-ms, the process's CPU time). Fills
 // are not timed and start with a GC, so both implementations drain from the
 // same heap state.
 //
@@ -463,6 +520,7 @@ func benchDrain[V any](b *testing.B, impl string, n int) {
 	lat := make([]float64, 0, 2*n)
 	qs := make([]float64, len(drainQuantiles))
 	sums := make([]float64, len(drainQuantiles))
+	var drainCPU time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		m := filledDrainMap[V](impl, n)
@@ -476,15 +534,18 @@ func benchDrain[V any](b *testing.B, impl string, n int) {
 		}
 		m = filledDrainMap[V](impl, n)
 		b.StartTimer()
+		cpu := cpuTime()
 		for k := range n {
 			m.Delete(k)
 		}
+		drainCPU += cpuTime() - cpu
 		checkLen(b, impl, m.Len(), 0)
 	}
 	for i, d := range drainQuantiles {
 		b.ReportMetric(sums[i]/float64(b.N), d.unit)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "drain-ms")
+	b.ReportMetric(float64(drainCPU.Nanoseconds())/float64(b.N)/1e6, "drain-cpu-ms")
 }
 
 // filledDrainMap returns a map of impl holding keys 0..n-1, after a GC.
@@ -526,8 +587,9 @@ func timedDrain[V any](b *testing.B, impl string, m drainMap[V], lat []float64) 
 // table grew for 4x its live entries (what the default policy compacts):
 // Shrink on a ShrinkMap, and for the native map the copy into a fresh map
 // that the remedy without a library does. It reports the copy as pause-us
-// and per live entry as ns/entry; ns/op also counts building the sparse map
-// and is not a figure to compare. It tells below what live size a whole
+// (wall time), pause-cpu-us (the process's CPU time over it) and ns/entry
+// (wall time per live entry); ns/op also counts building the sparse map and
+// is not a figure to compare. It tells below what live size a whole
 // copy is a pause short enough to take at once (DefaultMinIncremental).
 func BenchmarkCompactPause(b *testing.B) {
 	lives := []struct {
@@ -546,7 +608,13 @@ func BenchmarkCompactPause(b *testing.B) {
 
 func benchCompactPause[V any](b *testing.B, impl string, live int) {
 	b.ReportAllocs()
-	var paused time.Duration
+	var wall, cpu time.Duration
+	timed := func(compact func()) {
+		c, t := cpuTime(), time.Now()
+		compact()
+		wall += time.Since(t)
+		cpu += cpuTime() - c
+	}
 	var v V
 	for b.Loop() {
 		switch impl {
@@ -558,12 +626,13 @@ func benchCompactPause[V any](b *testing.B, impl string, live int) {
 			for k := live; k < 4*live; k++ {
 				delete(m, k)
 			}
-			start := time.Now()
-			fresh := make(map[int]V, len(m))
-			for k, v := range m {
-				fresh[k] = v
-			}
-			paused += time.Since(start)
+			var fresh map[int]V
+			timed(func() {
+				fresh = make(map[int]V, len(m))
+				for k, v := range m {
+					fresh[k] = v
+				}
+			})
 			checkLen(b, impl, len(fresh), live)
 		case implShrink:
 			m := New[int, V](WithPolicy(Never()))
@@ -573,12 +642,11 @@ func benchCompactPause[V any](b *testing.B, impl string, live int) {
 			for k := live; k < 4*live; k++ {
 				m.Delete(k)
 			}
-			start := time.Now()
-			m.Shrink()
-			paused += time.Since(start)
+			timed(m.Shrink)
 			checkLen(b, impl, m.Len(), live)
 		}
 	}
-	b.ReportMetric(float64(paused.Nanoseconds())/float64(b.N)/1e3, "pause-us")
-	b.ReportMetric(float64(paused.Nanoseconds())/float64(b.N)/float64(live), "ns/entry")
+	b.ReportMetric(float64(wall.Nanoseconds())/float64(b.N)/1e3, "pause-us")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/1e3, "pause-cpu-us")
+	b.ReportMetric(float64(wall.Nanoseconds())/float64(b.N)/float64(live), "ns/entry")
 }
