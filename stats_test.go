@@ -213,8 +213,9 @@ func TestStatsTableBytesMatchesHeap(t *testing.T) {
 				require.InDelta(t, 1, nativeRatio, tolerance, "native map heap %d / estimate %d", nativeHeap, want)
 				require.InDelta(t, 1, shrinkRatio, tolerance, "ShrinkMap heap %d / estimate %d", shrinkHeap, want)
 				// A ShrinkMap is a native map plus a header: the two heaps
-				// differ by less than 1%.
-				require.InDelta(t, nativeHeap, shrinkHeap, 0.01*float64(want), "ShrinkMap heap vs native map heap")
+				// differ by less than 1%, or 4 KiB for small maps, whose
+				// heap the runtime's own allocations can move that much.
+				require.InDelta(t, nativeHeap, shrinkHeap, max(0.01*float64(want), 4<<10), "ShrinkMap heap vs native map heap")
 			})
 		}
 	}
