@@ -7,6 +7,7 @@
 #   bash benchmarks/run.sh            # everything, -count 6 (about an hour on 2 busy cores)
 #   COUNT=1 bash benchmarks/run.sh    # a quick look
 #   bash benchmarks/run.sh burst ops  # only the named parts
+#   RENDER_ONLY=1 bash benchmarks/run.sh ops  # rewrite results/ops.md from results/raw/ops.txt
 #
 # Parts: burst ops churn spike drain-latency retained concurrent.
 set -euo pipefail
@@ -44,9 +45,16 @@ shellwords() {
 bench() {
 	local name=$1 title=$2 baseline=$3
 	shift 3
-	local cmd=(go test -run '^$' -benchmem -count "$COUNT" "$@" .)
-	echo "== $name: $(shellwords "${cmd[@]}")" >&2
-	"${cmd[@]}" | tee "$OUT/raw/$name.txt" >&2
+	local raw=$OUT/raw/$name.txt count=$COUNT
+	if [ -n "${RENDER_ONLY:-}" ]; then
+		# The count the raw output was made with: how often its first benchmark ran.
+		count=$(awk '/^Benchmark/ { n[$1]++; if (!first) first = $1 } END { print n[first] }' "$raw")
+	fi
+	local cmd=(go test -run '^$' -benchmem -count "$count" "$@" .)
+	if [ -z "${RENDER_ONLY:-}" ]; then
+		echo "== $name: $(shellwords "${cmd[@]}")" >&2
+		"${cmd[@]}" | tee "$raw" >&2
+	fi
 	"${BENCHSTAT[@]}" -col /impl "$OUT/raw/$name.txt" >"$OUT/raw/$name.benchstat.txt"
 	{
 		echo "# $title"
@@ -55,7 +63,7 @@ bench() {
 		echo "\`${BENCHSTAT[*]} -col /impl results/raw/$name.txt\`"
 		echo "(full output with confidence intervals: [raw/$name.benchstat.txt](raw/$name.benchstat.txt))  "
 		echo "Machine: $(machine)  "
-		echo "Generated $(date -u '+%Y-%m-%d %H:%M UTC'), -count $COUNT. The machine is shared with other jobs: compare the"
+		echo "Generated $(date -u -r "$raw" '+%Y-%m-%d %H:%M UTC'), -count $count. The machine is shared with other jobs: compare the"
 		echo "peers by their ratio to the first column ($baseline), measured in the same run, not across runs."
 		echo "A ratio marked ~ is not significant at p < 0.05."
 		echo
@@ -69,7 +77,7 @@ if [ ${#parts[@]} -eq 0 ]; then
 fi
 for part in "${parts[@]}"; do
 	case $part in
-	burst) go run ./cmd/burst -out "$OUT" ;;
+	burst) [ -n "${RENDER_ONLY:-}" ] || go run ./cmd/burst -out "$OUT" ;;
 	ops) bench ops "get, set (overwrite) and delete (delete + set) by size and key type" native \
 		-bench '^BenchmarkOps$' -benchtime 100ms ;;
 	churn) bench churn "churn: a fixed live set, one insert and one delete per op" native \

@@ -165,11 +165,16 @@ func ratio(r float64) string {
 	return fmt.Sprintf("×%.3f", r)
 }
 
-// format writes v in unit with a readable scale: times in ns to s, bytes in
-// B to GiB, counts with k and M.
+// format writes v in unit with a readable scale: times (sec/..., and
+// custom units in s, ns or ms such as p99-sec, which benchstat makes of
+// p99-ns, and drain-ms) in ns to s, bytes in B to GiB, counts with k and M.
 func format(v float64, unit string) string {
 	switch {
-	case unit == "sec/op":
+	case strings.HasSuffix(unit, "-ns"):
+		return format(v/1e9, "sec/op")
+	case strings.HasSuffix(unit, "-ms"):
+		return format(v/1e3, "sec/op")
+	case strings.HasPrefix(unit, "sec/") || strings.HasSuffix(unit, "-sec"):
 		for _, s := range []struct {
 			div  float64
 			name string

@@ -65,8 +65,13 @@ func TestFormat(t *testing.T) {
 		{1.5e6, "allocs/op", "1.50M"},
 		{12345, "allocs/op", "12.3k"},
 		{3, "allocs/op", "3.00"},
-		{0, "p99-ns", "0"},
-		{183358020, "max-ns", "183358020"},
+		{0, "p99-ns", "0ns"},
+		{183358020, "max-ns", "183ms"},
+		{1002, "p99.9-ns", "1.00µs"},
+		{0.0251, "max-sec", "25.1ms"},
+		{4521, "drain-ms", "4.52s"},
+		{9.01e-07, "sec/entry", "901ns"},
+		{127.8, "x-fresh", "128"},
 	} {
 		assert.Equal(t, c.want, format(c.v, c.unit), "format(%v, %q)", c.v, c.unit)
 	}
