@@ -81,7 +81,9 @@ func (c *config) validate() error {
 }
 
 // WithPolicy sets the policy that decides when the map compacts itself.
-// The default is DefaultPolicy(). A nil policy makes New panic.
+// The default is DefaultPolicy(). A nil policy makes New panic, and so does
+// a policy with a Validate() error method that returns an error (as the
+// built-in policies have), with that error's message.
 func WithPolicy(p Policy) Option {
 	return func(c *config) { c.policy = p }
 }
