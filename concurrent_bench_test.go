@@ -122,8 +122,13 @@ func concBenchMixed(b *testing.B, m concMap[int], reads int) {
 // delete 99% of them. It reports the heap the map holds afterwards
 // (retained-B) and that as a multiple of a fresh native map of the live
 // entries (x-fresh).
+//
+// With -short (CI's rot check) it runs at 64k entries.
 func BenchmarkConcurrentRetained(b *testing.B) {
-	const n = 1_000_000
+	n := 1_000_000
+	if testing.Short() {
+		n = 1 << 16
+	}
 	keep := func(k int) bool { return k%100 == 0 }
 	for _, impl := range concImpls {
 		b.Run("impl="+impl, func(b *testing.B) {
