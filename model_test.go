@@ -163,6 +163,12 @@ type modelHarness[K comparable] struct {
 
 	calls  []modelCall   // the policy's questions during the current operation
 	events []ShrinkEvent // the hook's calls during the current operation
+	hooks  int           // the hook's calls so far
+
+	// hookPanicked is set when the hook panicked, so that the driver
+	// compares whole contents next. (A policy panics before anything
+	// changes, and often: the checks after each operation cover it.)
+	hookPanicked bool
 
 	// Counts that the tests assert on, so that they cannot silently stop
 	// covering what they are meant to.
@@ -183,7 +189,7 @@ func newModelHarness[K comparable](t testing.TB, keys modelKeys[K], cfg modelCon
 	if inner == nil {
 		inner = DefaultPolicy()
 	}
-	var hooks, asked int
+	var asked int
 	opts := []Option{
 		WithPolicy(PolicyFunc(func(s Stats) bool {
 			asked++
@@ -198,9 +204,9 @@ func newModelHarness[K comparable](t testing.TB, keys modelKeys[K], cfg modelCon
 			return c.ok
 		})),
 		WithShrinkHook(func(e ShrinkEvent) {
-			hooks++
+			h.hooks++
 			h.events = append(h.events, e)
-			if cfg.hookPanics != nil && cfg.hookPanics(hooks) {
+			if cfg.hookPanics != nil && cfg.hookPanics(h.hooks) {
 				panic(modelPanic("hook"))
 			}
 		}),
@@ -230,6 +236,9 @@ func (h *modelHarness[K]) do(f func()) (panicked bool) {
 				panic(r)
 			}
 			h.panics++
+			if r == modelPanic("hook") {
+				h.hookPanicked = true
+			}
 			panicked = true
 		}
 	}()
@@ -855,8 +864,9 @@ func (d *modelDriver[K]) action(w *[doKinds]int, migrating bool) {
 		d.checkClone()
 	}
 	d.sinceFull++
-	if d.len() <= 64 || d.sinceFull >= d.plan.fullEvery {
-		d.sinceFull = 0
+	n = d.len()
+	if n <= 64 || n <= 2048 && d.sinceFull >= 1024 || d.sinceFull >= d.plan.fullEvery || d.hookPanicked {
+		d.sinceFull, d.hookPanicked = 0, false
 		d.checkAll()
 	}
 }
@@ -1083,6 +1093,8 @@ func modelRun[K comparable](t *testing.T, keys modelKeys[K], cfg modelConfig, pl
 	}
 	d.clear()
 	d.checkAll()
+	s := d.m.Stats()
+	require.Equalf(t, s.Shrinks, d.hooks, "the hook was called %d times; want once per compaction, Stats().Shrinks = %d", d.hooks, s.Shrinks)
 	return d.modelHarness
 }
 
