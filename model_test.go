@@ -955,8 +955,12 @@ func (d *modelDriver[K]) bodyAction(k K, n int) {
 			d.set(d.keys.nan(d.r))
 		}
 	case x < 190:
+		// A nested iteration, which may itself mutate the map, once.
 		stopAt := d.r.IntN(8)
-		d.iterate(d.r.IntN(2) == 0, func(_ K, _, i int) modelAct {
+		d.iterate(d.r.IntN(2) == 0, func(k K, _, i int) modelAct {
+			if len(d.iters) < 3 && d.r.IntN(2) == 0 {
+				d.bodyAction(k, n)
+			}
 			if i == stopAt {
 				return actBreak
 			}
