@@ -24,15 +24,18 @@ type ShrinkMap[K comparable, V any] struct {
 	nans []entry[K, V] // entries whose key is not equal to itself (NaN): no map lookup finds them
 	mig  *migration    // the incremental compaction in progress; nil otherwise
 
-	cfg       config
-	group     int64 // estimated bytes of one group of cur's table
-	curSized  int   // entries cur's table was made or has grown for
-	peak      int   // largest Len since the last compaction
-	deletes   int   // deletes since the last compaction
-	shrinks   int   // compactions completed
-	gen       int   // bumped when cur and old are replaced, for iterators
-	iterating int   // iterations in progress: compaction waits for them
-	pending   bool  // a Delete during iteration left the policy unasked
+	cfg      config
+	group    int64 // estimated bytes of one group of cur's table
+	curSized int   // entries cur's table was made or has grown for
+
+	sizedBytes   int64 // tableBytes(sizedBytesOf): the estimate, cached
+	sizedBytesOf int
+	peak         int  // largest Len since the last compaction
+	deletes      int  // deletes since the last compaction
+	shrinks      int  // compactions completed
+	gen          int  // bumped when cur and old are replaced, for iterators
+	iterating    int  // iterations in progress: compaction waits for them
+	pending      bool // a Delete during iteration left the policy unasked
 }
 
 type entry[K comparable, V any] struct {
@@ -185,13 +188,19 @@ func (m *ShrinkMap[K, V]) Shrink() {
 // Stats returns a snapshot of the map's occupancy and history.
 func (m *ShrinkMap[K, V]) Stats() Stats {
 	m.init()
+	return m.stats(m.tableBytes(), tableBytes(len(m.cur)+len(m.old), m.group))
+}
+
+// stats returns the Stats of a map whose tables take table bytes, of which a
+// fresh table for the live entries would take fresh.
+func (m *ShrinkMap[K, V]) stats(table, fresh int64) Stats {
 	s := Stats{
-		Len:        m.Len(),
-		Peak:       m.peak,
-		Shrinks:    m.shrinks,
-		TableBytes: m.tableBytes(),
+		Len:         m.Len(),
+		Peak:        m.peak,
+		Shrinks:     m.shrinks,
+		TableBytes:  table,
+		WastedBytes: max(0, table-fresh),
 	}
-	s.WastedBytes = max(0, s.TableBytes-tableBytes(len(m.cur)+len(m.old), m.group))
 	if m.mig != nil {
 		s.Migrating = true
 		s.MigrationLeft = len(m.old)
@@ -200,7 +209,10 @@ func (m *ShrinkMap[K, V]) Stats() Stats {
 }
 
 func (m *ShrinkMap[K, V]) tableBytes() int64 {
-	b := tableBytes(m.curSized, m.group)
+	if m.sizedBytesOf != m.curSized {
+		m.sizedBytes, m.sizedBytesOf = tableBytes(m.curSized, m.group), m.curSized
+	}
+	b := m.sizedBytes
 	if m.mig != nil {
 		b += m.mig.oldBytes
 	}
@@ -208,7 +220,9 @@ func (m *ShrinkMap[K, V]) tableBytes() int64 {
 }
 
 // maybeShrink starts a compaction after a Delete if it would shrink the
-// table, enough deletes have paid for it and the policy agrees.
+// table, enough deletes have paid for it and the policy agrees. It runs on
+// every Delete that leaves the table larger than the live entries need, so
+// it computes each estimate once.
 func (m *ShrinkMap[K, V]) maybeShrink() {
 	if m.iterating > 0 {
 		m.pending = true
@@ -218,11 +232,17 @@ func (m *ShrinkMap[K, V]) maybeShrink() {
 	if m.mig != nil || m.deletes < live/8 {
 		return
 	}
+	table := m.tableBytes()
+	fresh := tableBytes(live, m.group)
 	floor := max(live, m.cfg.capacity)
-	if tableBytes(floor, m.group) >= m.tableBytes() {
+	after := fresh
+	if floor > live {
+		after = tableBytes(floor, m.group)
+	}
+	if after >= table {
 		return
 	}
-	if !m.cfg.policy.ShouldShrink(m.Stats()) {
+	if !m.cfg.policy.ShouldShrink(m.stats(table, fresh)) {
 		return
 	}
 	if m.cfg.step > 0 && live >= DefaultMinIncremental {
