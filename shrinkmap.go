@@ -28,14 +28,16 @@ type ShrinkMap[K comparable, V any] struct {
 	group    int64 // estimated bytes of one group of cur's table
 	curSized int   // entries cur's table was made or has grown for
 
-	sizedBytes   int64 // tableBytes(sizedBytesOf): the estimate, cached
-	sizedBytesOf int
-	peak         int  // largest Len since the last compaction
-	deletes      int  // deletes since the last compaction
-	shrinks      int  // compactions completed
-	gen          int  // bumped when cur and old are replaced, for iterators
-	iterating    int  // iterations in progress: compaction waits for them
-	pending      bool // a Delete during iteration left the policy unasked
+	// sizing caches what depends on curSized alone: cur's estimated bytes
+	// and the live count under which a fresh table would be smaller.
+	sizing      sizing
+	sizingValid bool
+	peak        int  // largest Len since the last compaction
+	deletes     int  // deletes since the last compaction
+	shrinks     int  // compactions completed
+	gen         int  // bumped when cur and old are replaced, for iterators
+	iterating   int  // iterations in progress: compaction waits for them
+	pending     bool // a Delete during iteration left the policy unasked
 }
 
 type entry[K comparable, V any] struct {
@@ -209,10 +211,7 @@ func (m *ShrinkMap[K, V]) stats(table, fresh int64) Stats {
 }
 
 func (m *ShrinkMap[K, V]) tableBytes() int64 {
-	if m.sizedBytesOf != m.curSized {
-		m.sizedBytes, m.sizedBytesOf = tableBytes(m.curSized, m.group), m.curSized
-	}
-	b := m.sizedBytes
+	b := m.sized().bytes
 	if m.mig != nil {
 		b += m.mig.oldBytes
 	}
@@ -229,7 +228,7 @@ func (m *ShrinkMap[K, V]) maybeShrink() {
 		return
 	}
 	live := len(m.cur) + len(m.old)
-	if m.mig != nil || m.deletes < live/8 {
+	if m.mig != nil || m.deletes < live/8 || live > m.sized().shrinkable {
 		return
 	}
 	table := m.tableBytes()

@@ -87,6 +87,44 @@ func alignUp(n, align uintptr) uintptr {
 	return (n + align - 1) / align * align
 }
 
+// sizing is what the estimates say of a table sized for some entries.
+type sizing struct {
+	of         int   // the entries the table is sized for
+	bytes      int64 // tableBytes(of)
+	shrinkable int   // the most live entries a smaller fresh table holds; -1 if none
+}
+
+func newSizing(n int, group int64) sizing {
+	s := sizing{of: n, bytes: tableBytes(n, group), shrinkable: -1}
+	switch slots := tableSlots(n); {
+	case slots > groupSlots:
+		// Up to 8 entries take one group; more, half the slots at 7/8 load.
+		s.shrinkable = max(groupSlots, int(slots/2)*maxAvgGroupLoad/groupSlots)
+	case n > 0:
+		s.shrinkable = 0 // only an empty map takes less than one group
+	}
+	return s
+}
+
+// sized returns the sizing of cur's table, computing it when curSized
+// has changed since the last call.
+func (m *ShrinkMap[K, V]) sized() sizing {
+	if !m.sizingValid || m.sizing.of != m.curSized {
+		m.sizing, m.sizingValid = newSizing(m.curSized, m.group), true
+	}
+	return m.sizing
+}
+
+// tableSlots returns the slots of a table sized for n entries: one group
+// for up to 8, else a power of two that holds n at 7/8 load.
+func tableSlots(n int) uint64 {
+	if n <= groupSlots {
+		return groupSlots
+	}
+	slots := (uint64(n)*groupSlots + maxAvgGroupLoad - 1) / maxAvgGroupLoad
+	return 1 << bits.Len64(slots-1)
+}
+
 // tableBytes estimates the bytes of a Swiss table that has held at most n
 // entries, for groups of size group: small maps take one group; larger ones
 // hold n at up to 7/8 load in a power-of-two number of slots, split into
@@ -99,8 +137,7 @@ func tableBytes(n int, group int64) int64 {
 	if n <= groupSlots {
 		return group
 	}
-	slots := (uint64(n)*groupSlots + maxAvgGroupLoad - 1) / maxAvgGroupLoad
-	slots = 1 << bits.Len64(slots-1)
+	slots := tableSlots(n)
 	perTable := min(slots, maxTableSlots)
 	array := int64(perTable/groupSlots) * group
 	if array > maxSmallAlloc {
