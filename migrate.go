@@ -107,15 +107,6 @@ func (m *ShrinkMap[K, V]) stopMigration() {
 	m.mig = nil
 }
 
-func (m *ShrinkMap[K, V]) getMigrating(k K) (V, bool) {
-	v, ok := m.cur[k]
-	if !ok {
-		v, ok = m.old[k]
-	}
-	m.advance()
-	return v, ok
-}
-
 // setMigrating updates k where it is, so that entries change tables only by
 // migration: an iteration then meets each entry once. The caller advances
 // the migration once it has recorded the insert, so that a panicking hook

@@ -108,9 +108,11 @@ func WithShrinkHook(hook func(ShrinkEvent)) Option {
 //
 // With step > 0 (the default, DefaultStep) a compaction of DefaultMinIncremental
 // entries or more is incremental: a fresh table takes new writes and every
-// later Get, Set and Delete moves at most step entries out of the old table
+// later Set and Delete moves at most step entries out of the old table
 // until it is empty and released, so no single operation pays for copying a
-// large map. With step == 0 a compaction copies every live entry at once,
+// large map. Get reads both tables and moves nothing (see Get); Shrink, or
+// a Concurrent map's WithCompactEvery, finishes a migration on a map that
+// is only read. With step == 0 a compaction copies every live entry at once,
 // inside the operation that triggers it. A negative step makes New panic.
 func WithIncremental(step int) Option {
 	return func(c *config) { c.step = step }

@@ -8,8 +8,8 @@ import "time"
 // compaction, and when its Policy says so copies the live entries into a
 // fresh map so that the old table can be freed. Get, Set and Delete run in
 // amortized O(1) time; compaction costs amortized O(1) per operation (see
-// Policy). By default a large compaction is incremental: each later
-// operation moves at most DefaultStep entries, so no single call pauses for a
+// Policy). By default a large compaction is incremental: each later Set and
+// Delete moves at most DefaultStep entries, so no single call pauses for a
 // whole copy (see WithIncremental).
 //
 // The zero value is an empty map with the default policy, ready to use. A
@@ -80,12 +80,16 @@ func (m *ShrinkMap[K, V]) init() {
 	}
 }
 
-// Get returns the value stored for k and whether it was present.
+// Get returns the value stored for k and whether it was present. During an
+// incremental compaction it looks in both tables but moves no entries: Get
+// stays small enough for the compiler to inline, which keeps it as fast as
+// a native map lookup (a call here cost up to 70% at 1M entries, by
+// serializing the cache misses of consecutive lookups).
 func (m *ShrinkMap[K, V]) Get(k K) (V, bool) {
-	if m.mig != nil {
-		return m.getMigrating(k)
-	}
 	v, ok := m.cur[k]
+	if !ok && m.old != nil {
+		v, ok = m.old[k]
+	}
 	return v, ok
 }
 
