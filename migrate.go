@@ -73,9 +73,7 @@ func (m *ShrinkMap[K, V]) advance() {
 		start := m.clock()
 		_, more := m.mig.next()
 		m.mig.busy += m.since(start)
-		if n := len(m.cur); n > m.curSized {
-			m.curSized = n
-		}
+		m.grew() // cur grew; Len, and so Peak, did not change
 		if more && len(m.old) > 0 {
 			return
 		}
