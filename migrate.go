@@ -45,21 +45,28 @@ func moveEntries[K comparable, V any](src, dst map[K]V, step int) iter.Seq[struc
 	}
 }
 
+// presizeBytes bounds the table that an incremental compaction allocates
+// when it starts: about as long to clear as one step takes to move.
+const presizeBytes = 256 << 10
+
 // startMigration makes a fresh table and starts moving the live entries
-// into it, step by step. The table is sized only for the WithCapacity floor
-// and grows as entries arrive: sizing it for every live entry up front would
-// allocate and clear the whole table inside one operation.
+// into it, step by step. The table is sized for the live entries, or for
+// the WithCapacity floor if larger, but no larger than presizeBytes up
+// front: a larger one would be allocated and cleared inside one operation.
+// Past that it grows as entries arrive.
 func (m *ShrinkMap[K, V]) startMigration() {
+	live := len(m.cur) + len(m.old)
 	mig := &migration{
-		entries:  len(m.cur) + len(m.old),
+		entries:  live,
 		before:   m.tableBytes(),
 		oldBytes: m.tableBytes(),
 	}
-	m.old, m.cur = m.cur, make(map[K]V, m.cfg.capacity)
+	sized := max(m.cfg.capacity, min(live, entriesWithin(presizeBytes, m.group)))
+	m.old, m.cur = m.cur, make(map[K]V, sized)
 	mig.next, mig.stop = iter.Pull(moveEntries(m.old, m.cur, m.cfg.step))
 	mig.cleanup = runtime.AddCleanup(m, func(stop func()) { stop() }, mig.stop)
 	m.mig = mig
-	m.reset(m.cfg.capacity)
+	m.reset(sized)
 }
 
 // advance moves the next step of entries, unless an iteration is in

@@ -1,6 +1,9 @@
 package shrinkmap
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // A Policy decides when a map compacts itself.
 //
@@ -45,6 +48,15 @@ func (p RatioPolicy) ShouldShrink(s Stats) bool {
 	return s.TableBytes >= p.MinTableBytes && float64(s.Len) < p.Threshold*float64(s.Peak)
 }
 
+// shrinkBelow returns ceil(p.Threshold*peak): no Len at or above it is under
+// p.Threshold*peak; 0 if the table is under p.MinTableBytes.
+func (p RatioPolicy) shrinkBelow(peak int, tableBytes int64) int {
+	if tableBytes < p.MinTableBytes {
+		return 0
+	}
+	return int(math.Ceil(p.Threshold * float64(peak)))
+}
+
 // Validate reports whether p's settings are in range, naming the field, its
 // value and the allowed range if not.
 func (p RatioPolicy) Validate() error {
@@ -84,6 +96,24 @@ func Never() Policy { return neverPolicy{} }
 type neverPolicy struct{}
 
 func (neverPolicy) ShouldShrink(Stats) bool { return false }
+
+func (neverPolicy) shrinkBelow(int, int64) int { return 0 }
+
+// A lenBound is a policy that can tell from a map's Peak and TableBytes
+// alone the Len at and above which it does not compact, so that the map
+// need not ask it on every Delete.
+type lenBound interface {
+	shrinkBelow(peak int, tableBytes int64) int
+}
+
+// shrinkBelow returns the Len at and above which p does not compact a map
+// with the given peak and table size: math.MaxInt if p cannot tell.
+func shrinkBelow(p Policy, peak int, tableBytes int64) int {
+	if b, ok := p.(lenBound); ok {
+		return b.shrinkBelow(peak, tableBytes)
+	}
+	return math.MaxInt
+}
 
 // PolicyFunc adapts a function to a Policy, for custom rules.
 type PolicyFunc func(s Stats) bool

@@ -32,12 +32,13 @@ type ShrinkMap[K comparable, V any] struct {
 	// and the live count under which a fresh table would be smaller.
 	sizing      sizing
 	sizingValid bool
-	peak        int  // largest Len since the last compaction
-	deletes     int  // deletes since the last compaction
-	shrinks     int  // compactions completed
-	gen         int  // bumped when cur and old are replaced, for iterators
-	iterating   int  // iterations in progress: compaction waits for them
-	pending     bool // a Delete during iteration left the policy unasked
+	ask         askCache // the Len under which the policy is worth asking
+	peak        int      // largest Len since the last compaction
+	deletes     int      // deletes since the last compaction
+	shrinks     int      // compactions completed
+	gen         int      // bumped when cur and old are replaced, for iterators
+	iterating   int      // iterations in progress: compaction waits for them
+	pending     bool     // a Delete during iteration left the policy unasked
 }
 
 type entry[K comparable, V any] struct {
@@ -224,35 +225,42 @@ func (m *ShrinkMap[K, V]) tableBytes() int64 {
 
 // maybeShrink starts a compaction after a Delete if it would shrink the
 // table, enough deletes have paid for it and the policy agrees. It runs on
-// every Delete that leaves the table larger than the live entries need, so
-// it computes each estimate once.
+// every Delete, so it asks the policy only when the policy could say yes.
 func (m *ShrinkMap[K, V]) maybeShrink() {
 	if m.iterating > 0 {
 		m.pending = true
 		return
 	}
 	live := len(m.cur) + len(m.old)
-	if m.mig != nil || m.deletes < live/8 || live > m.sized().shrinkable {
+	if m.mig != nil || m.deletes < live/8 || live > m.sized().shrinkable || m.Len() >= m.askBelow() {
 		return
 	}
-	table := m.tableBytes()
-	fresh := tableBytes(live, m.group)
-	floor := max(live, m.cfg.capacity)
-	after := fresh
-	if floor > live {
-		after = tableBytes(floor, m.group)
-	}
-	if after >= table {
-		return
-	}
-	if !m.cfg.policy.ShouldShrink(m.stats(table, fresh)) {
+	if !m.cfg.policy.ShouldShrink(m.stats(m.tableBytes(), tableBytes(live, m.group))) {
 		return
 	}
 	if m.cfg.step > 0 && live >= DefaultMinIncremental {
 		m.startMigration()
 		return
 	}
-	m.compactNow(floor, false)
+	m.compactNow(m.cfg.capacity, false)
+}
+
+// askCache holds the Len at and above which a map's policy does not
+// compact, for the Peak and table size it was computed for.
+type askCache struct {
+	peak, sized, below int
+	valid              bool
+}
+
+// askBelow returns the Len at and above which the policy need not be asked,
+// computing it when Peak or cur's table has changed since the last call.
+func (m *ShrinkMap[K, V]) askBelow() int {
+	if a := m.ask; a.valid && a.peak == m.peak && a.sized == m.curSized {
+		return a.below
+	}
+	below := shrinkBelow(m.cfg.policy, m.peak, m.sized().bytes)
+	m.ask = askCache{peak: m.peak, sized: m.curSized, below: below, valid: true}
+	return below
 }
 
 // compactNow copies the live entries into a fresh table sized for

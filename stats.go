@@ -89,14 +89,18 @@ func alignUp(n, align uintptr) uintptr {
 
 // sizing is what the estimates say of a table sized for some entries.
 type sizing struct {
-	of         int   // the entries the table is sized for
-	bytes      int64 // tableBytes(of)
-	shrinkable int   // the most live entries a smaller fresh table holds; -1 if none
+	of    int   // the entries the table is sized for
+	bytes int64 // tableBytes(of)
+	// shrinkable is the most live entries that a fresh table sized for
+	// max(live, floor) holds in fewer bytes; -1 if none.
+	shrinkable int
 }
 
-func newSizing(n int, group int64) sizing {
+func newSizing(n, floor int, group int64) sizing {
 	s := sizing{of: n, bytes: tableBytes(n, group), shrinkable: -1}
 	switch slots := tableSlots(n); {
+	case tableBytes(floor, group) >= s.bytes:
+		// The floor's table is no smaller: leave shrinkable at -1.
 	case slots > groupSlots:
 		// Up to 8 entries take one group; more, half the slots at 7/8 load.
 		s.shrinkable = max(groupSlots, int(slots/2)*maxAvgGroupLoad/groupSlots)
@@ -110,9 +114,17 @@ func newSizing(n int, group int64) sizing {
 // has changed since the last call.
 func (m *ShrinkMap[K, V]) sized() sizing {
 	if !m.sizingValid || m.sizing.of != m.curSized {
-		m.sizing, m.sizingValid = newSizing(m.curSized, m.group), true
+		m.sizing, m.sizingValid = newSizing(m.curSized, m.cfg.capacity, m.group), true
 	}
 	return m.sizing
+}
+
+// entriesWithin returns the most entries whose table, for groups of size
+// group, is estimated at no more than budget bytes (at least one group's).
+func entriesWithin(budget, group int64) int {
+	slots := uint64(max(budget/group, 1)) * groupSlots
+	slots = 1 << (bits.Len64(slots) - 1) // a power of two, rounded down
+	return int(slots * maxAvgGroupLoad / groupSlots)
 }
 
 // tableSlots returns the slots of a table sized for n entries: one group

@@ -59,24 +59,28 @@ func groupOf[K comparable, V any]() int64 {
 }
 
 func TestStatsMidMigration(t *testing.T) {
-	// The new table starts empty and grows as entries arrive, so mid-way
-	// TableBytes is the old table plus the new one sized for what it has
-	// held, and WastedBytes what a table for the live entries would save.
+	// The new table starts sized for as many live entries as fit in 256 KiB
+	// (7,168 int64->int64 entries: 8,192 slots) and grows past that as
+	// entries arrive, so mid-way TableBytes is the old table plus the new
+	// one, and WastedBytes what a table for the live entries would save.
+	const presized = 7168
+	presizedBytes := tableFor(presized)
+	require.LessOrEqual(t, presizedBytes, int64(256<<10), "the presized table's estimate")
+	require.Greater(t, tableFor(2*presized), int64(256<<10), "a table twice the presized one")
 	m, want := startMigration(t)
 	require.Equal(t, shrinkmap.Stats{
 		Len: migrationLive, Peak: migrationLive,
-		TableBytes:  table65536,
-		WastedBytes: table65536 - table16383,
+		TableBytes:  presizedBytes + table65536,
+		WastedBytes: presizedBytes + table65536 - table16383,
 		Migrating:   true, MigrationLeft: migrationLive,
 	}, m.Stats(), "Stats() when the migration starts")
 
 	m.Set(-1, -1) // a new key, to the new table; the Set moves one step
 	want[-1] = -1
-	inNew := 1 + shrinkmap.DefaultStep
 	require.Equal(t, shrinkmap.Stats{
 		Len: migrationLive + 1, Peak: migrationLive + 1,
-		TableBytes:  tableFor(inNew) + table65536,
-		WastedBytes: tableFor(inNew) + table65536 - tableFor(migrationLive+1),
+		TableBytes:  presizedBytes + table65536,
+		WastedBytes: presizedBytes + table65536 - tableFor(migrationLive+1),
 		Migrating:   true, MigrationLeft: migrationLive - shrinkmap.DefaultStep,
 	}, m.Stats(), "Stats() after a Set mid-migration")
 
