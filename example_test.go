@@ -27,7 +27,7 @@ func Example() {
 	fmt.Printf("drained: %d sessions, %d KiB table, %d compactions\n", s.Len, s.TableBytes>>10, s.Shrinks)
 	// Output:
 	// peak: 100000 sessions, 18 MiB table
-	// drained: 1000 sessions, 288 KiB table, 3 compactions
+	// drained: 1000 sessions, 1152 KiB table, 2 compactions
 }
 
 func ExampleNew() {
@@ -139,16 +139,16 @@ func ExampleWithShrinkHook() {
 		fmt.Printf("%d entries: %d -> %d bytes, manual %v, incremental %v\n",
 			e.Entries, e.BytesBefore, e.BytesAfter, e.Manual, e.Incremental)
 	}))
-	for i := range int64(100_000) {
+	for i := range int64(200_000) {
 		m.Set(i, i)
 	}
 	// Below a quarter of the peak the default policy starts an incremental
 	// compaction; the Deletes that follow complete it.
-	for i := range int64(99_000) {
+	for i := range int64(199_000) {
 		m.Delete(i)
 	}
 	m.Shrink()
 	// Output:
-	// 24999 entries: 2228224 -> 557056 bytes, manual false, incremental true
-	// 1000 entries: 557056 -> 34816 bytes, manual true, incremental false
+	// 49999 entries: 4456448 -> 1114112 bytes, manual false, incremental true
+	// 1000 entries: 1114112 -> 34816 bytes, manual true, incremental false
 }

@@ -32,7 +32,7 @@ var iterSetups = []iterSetup{
 	{"mid-migration", func(t *testing.T) (*shrinkmap.ShrinkMap[int64, int64], map[int64]int64) {
 		// The policy compacts 65536 entries at 57344 live, 16384 at 14336:
 		// either is over DefaultMinIncremental.
-		n := migrationFill
+		n := 1 << 16
 		if raceSized {
 			n = 1 << 14
 		}

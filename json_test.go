@@ -147,8 +147,8 @@ func TestJSONRoundTrip(t *testing.T) {
 
 	t.Run("large, after compactions", func(t *testing.T) {
 		m := shrinkmap.New[int64, int64](shrinkmap.WithIncremental(0))
-		want := fill(m, 40_000)
-		for i := range int64(35_000) {
+		want := fill(m, 120_000)
+		for i := range int64(115_000) {
 			m.Delete(i)
 			delete(want, i)
 		}

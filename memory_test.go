@@ -15,8 +15,8 @@ type seedValue = [128]byte
 // issue states it, at every setting. A smaller size is no cheaper proof:
 // the ratio depends on n through the compaction points (a quarter of the
 // peak, a quarter of that, ...), the power-of-two tables and the policy's
-// 1 MiB floor, which a 1% live set of [128]byte entries clears only from
-// about 500k entries.
+// 4 MiB floor (DefaultMinTableBytes), which the table of a 1% live set of
+// [128]byte entries clears only from about 1.5M entries.
 const seedSize = 1_000_000
 
 // freshHeap returns the heap of a fresh native map holding keys lo..hi-1.

@@ -97,7 +97,7 @@ func TestPolicyValidate(t *testing.T) {
 
 func TestDefaultPolicy(t *testing.T) {
 	require.Equal(t, shrinkmap.RatioPolicy{Threshold: 0.25, MinTableBytes: shrinkmap.DefaultMinTableBytes}, shrinkmap.DefaultPolicy(), "DefaultPolicy()")
-	require.Equal(t, 1<<20, shrinkmap.DefaultMinTableBytes, "DefaultMinTableBytes")
+	require.Equal(t, 4<<20, shrinkmap.DefaultMinTableBytes, "DefaultMinTableBytes")
 }
 
 // drainEvents fills a stop-the-world map made with opts with n entries,
@@ -130,7 +130,8 @@ func TestPolicyDrivesCompaction(t *testing.T) {
 		{"ratio 0.5 with MinTableBytes over the full table", shrinkmap.RatioPolicy{Threshold: 0.5, MinTableBytes: tableFor(1000) + 1}, 1000, nil},
 		{"ratio 0.1", shrinkmap.RatioPolicy{Threshold: 0.1}, 1000, []int{99, 9, 0}},
 		{"default, small table", shrinkmap.DefaultPolicy(), 1000, nil},
-		{"default, 1.1 MB table", shrinkmap.DefaultPolicy(), 30_000, []int{7499}},
+		{"default, 2.2 MB table", shrinkmap.DefaultPolicy(), 1 << 16, nil},
+		{"default, 4.5 MB table", shrinkmap.DefaultPolicy(), 120_000, []int{29_999}},
 		{"never", shrinkmap.Never(), migrationFill, nil},
 		// 1000 entries take 2048 slots (34816 bytes); from 896 down they
 		// fit 1024 (17408), and the policy is first asked at 889, after

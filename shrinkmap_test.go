@@ -21,13 +21,13 @@ import (
 
 // Sizes the tests below rely on, for int64 keys and values (a 136-byte
 // group on every architecture):
-//   - migrationFill entries make a table of 131072 slots (2,228,224
+//   - migrationFill entries make a table of 524288 slots (8,912,896
 //     estimated bytes, over DefaultMinTableBytes), and draining them below a
-//     quarter leaves 16383 >= DefaultMinIncremental live entries, so the
+//     quarter leaves 65535 >= DefaultMinIncremental live entries, so the
 //     default policy starts an incremental compaction;
 //   - migrationLive is the live count when it starts.
 const (
-	migrationFill = 1 << 16
+	migrationFill = 1 << 18
 	migrationLive = migrationFill/4 - 1
 )
 
@@ -561,9 +561,10 @@ func TestIncrementalOption(t *testing.T) {
 	})
 
 	t.Run("below DefaultMinIncremental copies at once", func(t *testing.T) {
-		// 30000 entries make a 1.1 MB table; the default policy compacts
-		// at 7499 live entries, fewer than DefaultMinIncremental.
-		m := shrinkmap.New[int64, int64]()
+		// 30000 entries make a 1.1 MB table; a quarter ratio policy with a
+		// 1 MiB floor compacts at 7499 live entries, fewer than
+		// DefaultMinIncremental.
+		m := shrinkmap.New[int64, int64](shrinkmap.WithPolicy(shrinkmap.RatioPolicy{Threshold: 0.25, MinTableBytes: 1 << 20}))
 		want := fill(m, 30_000)
 		for i := range int64(30_000 - 7_499) {
 			m.Delete(i)

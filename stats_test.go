@@ -13,8 +13,9 @@ import (
 // Estimated bytes of map[int64]int64 tables (136-byte groups) of the sizes
 // the Stats tests meet.
 const (
-	table16383 = 4096 * 136  // 32768 slots
-	table65536 = 16384 * 136 // 131072 slots
+	table16383  = 4096 * 136  // 32768 slots
+	table65536  = 16384 * 136 // 131072 slots
+	table262144 = 65536 * 136 // 524288 slots
 )
 
 func TestStatsTableBytes(t *testing.T) {
@@ -37,6 +38,7 @@ func TestStatsTableBytes(t *testing.T) {
 		{"int64->int64 n=897", func() int64 { return tableFor(897) }, 256 * 136},
 		{"int64->int64 n=16383", func() int64 { return tableFor(16383) }, table16383},
 		{"int64->int64 n=65536", func() int64 { return tableFor(65536) }, table65536},
+		{"int64->int64 n=262144", func() int64 { return tableFor(262144) }, table262144},
 		{"int8->int8 group", groupOf[int8, int8], 8 + 8*2},
 		{"int32->int64 group (padded slot)", groupOf[int32, int64], 8 + 8*16},
 		{"int64->[128]byte group (inline value)", groupOf[int64, [128]byte], 8 + 8*136},
@@ -70,8 +72,8 @@ func TestStatsMidMigration(t *testing.T) {
 	m, want := startMigration(t)
 	require.Equal(t, shrinkmap.Stats{
 		Len: migrationLive, Peak: migrationLive,
-		TableBytes:  presizedBytes + table65536,
-		WastedBytes: presizedBytes + table65536 - table16383,
+		TableBytes:  presizedBytes + table262144,
+		WastedBytes: presizedBytes + table262144 - tableFor(migrationLive),
 		Migrating:   true, MigrationLeft: migrationLive,
 	}, m.Stats(), "Stats() when the migration starts")
 
@@ -79,8 +81,8 @@ func TestStatsMidMigration(t *testing.T) {
 	want[-1] = -1
 	require.Equal(t, shrinkmap.Stats{
 		Len: migrationLive + 1, Peak: migrationLive + 1,
-		TableBytes:  presizedBytes + table65536,
-		WastedBytes: presizedBytes + table65536 - tableFor(migrationLive+1),
+		TableBytes:  presizedBytes + table262144,
+		WastedBytes: presizedBytes + table262144 - tableFor(migrationLive+1),
 		Migrating:   true, MigrationLeft: migrationLive - shrinkmap.DefaultStep,
 	}, m.Stats(), "Stats() after a Set mid-migration")
 
@@ -94,7 +96,7 @@ func TestStatsMidMigration(t *testing.T) {
 	gets := finishMigration(t, m, 0)
 	left := migrationLive - 2*shrinkmap.DefaultStep
 	require.Equal(t, (left+shrinkmap.DefaultStep-1)/shrinkmap.DefaultStep, gets, "Gets to move the last %d entries", left)
-	require.Equal(t, shrinkmap.Stats{Len: migrationLive, Peak: migrationLive + 1, Shrinks: 1, TableBytes: table16383}, m.Stats(), "Stats() after the migration")
+	require.Equal(t, shrinkmap.Stats{Len: migrationLive, Peak: migrationLive + 1, Shrinks: 1, TableBytes: tableFor(migrationLive)}, m.Stats(), "Stats() after the migration")
 	requireSame(t, m, want)
 }
 

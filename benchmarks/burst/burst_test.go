@@ -20,9 +20,9 @@ func TestMain(m *testing.M) {
 }
 
 // tiny is the scenario at a size that runs in well under a second a peer,
-// yet leaves a native table of ~9 MiB, far above ShrinkMap's 1 MiB floor.
+// yet leaves a native table of ~19 MiB, above the default policy's 4 MiB floor.
 func tiny() Config {
-	return Config{Sessions: 50_000, Keep: 0.01, Idle: 20 * time.Millisecond, Interval: 2 * time.Millisecond}
+	return Config{Sessions: 100_000, Keep: 0.01, Idle: 20 * time.Millisecond, Interval: 2 * time.Millisecond}
 }
 
 func resultOf(t *testing.T, rep Report, peer string) Result {
