@@ -428,7 +428,7 @@ func (h *modelHarness[K]) after(st modelStep[K]) {
 			left--
 		}
 		if !st.advances() || s.Shrinks != prev.Shrinks+1 || left > h.step {
-			h.failf("%v completed a migration with %d entries left: Stats() = %+v; want only a Get, Set or Delete outside iterations "+
+			h.failf("%v completed a migration with %d entries left: Stats() = %+v; want only a Set or Delete outside iterations "+
 				"to complete it, moving at most step = %d entries, and Shrinks %d", st, left, s, h.step, prev.Shrinks+1)
 		}
 		h.checkEvent(st, events, ShrinkEvent{Entries: h.migEntries, BytesBefore: h.migBefore, BytesAfter: s.TableBytes, Incremental: true})
