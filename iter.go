@@ -51,6 +51,7 @@ func (m *ShrinkMap[K, V]) endIteration() {
 	m.iterating--
 	if m.iterating == 0 && m.pending {
 		m.pending = false
+		m.grew() // the loop body's Sets
 		m.maybeShrink()
 	}
 }

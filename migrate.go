@@ -144,6 +144,7 @@ func (m *ShrinkMap[K, V]) tidy(steps int) bool {
 		m.advance()
 	}
 	if m.mig == nil && m.cur != nil {
+		m.grew()
 		m.maybeShrink()
 	}
 	return m.mig != nil

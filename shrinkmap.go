@@ -102,13 +102,16 @@ func (m *ShrinkMap[K, V]) Has(k K) bool {
 
 // Set stores v for k. Like a native map, a key that is not equal to itself
 // (a NaN) adds a new entry on every Set and can be reached only by iteration.
+//
+// Set is small enough to inline: it leaves recording how far the map grew
+// (Peak, and the size cur's table has grown for) to the next Delete or
+// read of them, which sees the same maximum, since only Sets raise it.
 func (m *ShrinkMap[K, V]) Set(k K, v V) {
-	if m.cur == nil || m.mig != nil || k != k {
-		m.setSlow(k, v)
+	if m.mig == nil && m.cur != nil && k == k {
+		m.cur[k] = v
 		return
 	}
-	m.cur[k] = v
-	m.grew()
+	m.setSlow(k, v)
 }
 
 func (m *ShrinkMap[K, V]) setSlow(k K, v V) {
@@ -132,7 +135,8 @@ func (m *ShrinkMap[K, V]) setSlow(k K, v V) {
 	m.grew()
 }
 
-// grew records the sizes after an insert.
+// grew records the sizes the map has grown to: Peak, and the entries cur's
+// table has grown for. Each Delete and each reader of them calls it first.
 func (m *ShrinkMap[K, V]) grew() {
 	if n := len(m.cur); n > m.curSized {
 		m.curSized = n
@@ -145,6 +149,7 @@ func (m *ShrinkMap[K, V]) grew() {
 // Delete removes k, if present, and compacts the map if its policy says so.
 // Delete of a NaN key removes nothing, as in a native map.
 func (m *ShrinkMap[K, V]) Delete(k K) {
+	m.grew()
 	if m.mig != nil {
 		m.deleteMigrating(k)
 		return
@@ -189,12 +194,14 @@ func (m *ShrinkMap[K, V]) reset(sized int) {
 // entries still present.
 func (m *ShrinkMap[K, V]) Shrink() {
 	m.init()
+	m.grew()
 	m.compactNow(0, true)
 }
 
 // Stats returns a snapshot of the map's occupancy and history.
 func (m *ShrinkMap[K, V]) Stats() Stats {
 	m.init()
+	m.grew()
 	return m.stats(m.tableBytes(), tableBytes(len(m.cur)+len(m.old), m.group))
 }
 
