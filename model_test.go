@@ -403,9 +403,9 @@ func (h *modelHarness[K]) after(st modelStep[K]) {
 		if st.op != opDelete && st.op != opIterEnd {
 			h.failf("a compaction started in %v; want only after a Delete or an iteration", st)
 		}
-		if h.step > 0 && live >= DefaultMinIncremental {
+		if h.step > 0 && (live >= DefaultMinIncremental || tableBytes(live, h.group) >= DefaultMinIncrementalBytes) {
 			if !s.Migrating || s.MigrationLeft != live || s.Shrinks != prev.Shrinks || len(events) != 0 {
-				h.failf("after %v started a compaction of %d >= DefaultMinIncremental entries with step %d: Stats() = %+v, hook calls %+v; "+
+				h.failf("after %v started a compaction of %d entries (at least DefaultMinIncremental, or a table of DefaultMinIncrementalBytes) with step %d: Stats() = %+v, hook calls %+v; "+
 					"want Migrating, MigrationLeft = every live entry, Shrinks %d and no hook call until it completes",
 					st, live, h.step, s, events, prev.Shrinks)
 			}

@@ -10,9 +10,16 @@ import (
 const DefaultStep = 64
 
 // DefaultMinIncremental is the live size below which a compaction copies the
-// map at once even when incremental migration is on: under it, a whole copy
-// pauses the caller less than the migration's bookkeeping costs overall.
+// map at once even when incremental migration is on, unless its fresh table
+// would take DefaultMinIncrementalBytes: under both, a whole copy pauses the
+// caller less than the migration's bookkeeping costs overall.
 const DefaultMinIncremental = 8192
+
+// DefaultMinIncrementalBytes is the estimated size of a fresh table (see
+// Stats.TableBytes) at and above which a compaction is incremental, however
+// few its entries: large entries make a copy of fewer of them as long as one
+// of DefaultMinIncremental small ones.
+const DefaultMinIncrementalBytes = 1 << 20
 
 // An Option configures a map made by New, Collect or NewConcurrent.
 type Option func(*config)
@@ -107,7 +114,8 @@ func WithShrinkHook(hook func(ShrinkEvent)) Option {
 // WithIncremental sets how a compaction copies the live entries.
 //
 // With step > 0 (the default, DefaultStep) a compaction of DefaultMinIncremental
-// entries or more is incremental: a fresh table takes new writes and every
+// entries or more, or of a fresh table estimated at DefaultMinIncrementalBytes
+// or more, is incremental: a fresh table takes new writes and every
 // later Set and Delete moves at most step entries out of the old table
 // until it is empty and released, so no single operation pays for copying a
 // large map. Get reads both tables and moves nothing (see Get); Shrink, or

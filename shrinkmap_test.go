@@ -575,6 +575,43 @@ func TestIncrementalOption(t *testing.T) {
 		require.Equal(t, 1, m.Stats().Shrinks, "Stats().Shrinks after draining 30000 entries to 7499")
 		requireSame(t, m, want)
 	})
+
+	t.Run("large entries below DefaultMinIncremental move in steps", func(t *testing.T) {
+		// 20000 [128]byte entries drained below a quarter compact at 4999
+		// live: fewer than DefaultMinIncremental, but their fresh table of
+		// 8192 slots is estimated at 1,122,304 bytes, over
+		// DefaultMinIncrementalBytes. A table of half the slots is under it.
+		type big = [128]byte
+		bigTable := func(n int) int64 {
+			return shrinkmap.New[int64, big](shrinkmap.WithCapacity(n)).Stats().TableBytes
+		}
+		require.GreaterOrEqual(t, bigTable(4999), int64(shrinkmap.DefaultMinIncrementalBytes), "the fresh table of 4999 entries")
+		require.Less(t, bigTable(3584), int64(shrinkmap.DefaultMinIncrementalBytes), "the fresh table of 3584 entries")
+		for _, c := range []struct {
+			fill, live  int64
+			incremental bool
+		}{{20_000, 4_999, true}, {14_000, 3_499, false}} {
+			m := shrinkmap.New[int64, big](shrinkmap.WithPolicy(shrinkmap.RatioPolicy{Threshold: 0.25}))
+			want := make(map[int64]big, c.fill)
+			for i := range c.fill {
+				m.Set(i, big{byte(i)})
+				want[i] = big{byte(i)}
+			}
+			for i := range c.fill - c.live {
+				require.Zero(t, m.Stats().Shrinks, "Stats().Shrinks before Delete(%d) of %d", i, c.fill)
+				m.Delete(i)
+				delete(want, i)
+			}
+			s := m.Stats()
+			require.Equal(t, c.incremental, s.Migrating, "Stats().Migrating when %d entries of 128 bytes compact: %+v", c.live, s)
+			wantShrinks := 1 // a copy at once has completed
+			if c.incremental {
+				wantShrinks = 0 // a migration has just started
+			}
+			require.Equal(t, wantShrinks, s.Shrinks, "Stats().Shrinks when %d entries of 128 bytes compact: %+v", c.live, s)
+			requireSame(t, m, want)
+		}
+	})
 }
 
 func TestOperationsMidMigration(t *testing.T) {
