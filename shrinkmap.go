@@ -82,15 +82,25 @@ func (m *ShrinkMap[K, V]) init() {
 }
 
 // Get returns the value stored for k and whether it was present. During an
-// incremental compaction it looks in both tables but moves no entries: Get
-// stays small enough for the compiler to inline, which keeps it as fast as
-// a native map lookup (a call here cost up to 70% at 1M entries, by
-// serializing the cache misses of consecutive lookups).
+// incremental compaction it looks in both tables but moves no entries. Get
+// is small enough for the compiler to inline, and outside a migration it
+// does no more than a native lookup and a check of one field: at 1M entries
+// each extra instruction in a loop of lookups costs time, since it leaves
+// fewer cache misses of later lookups in flight.
 func (m *ShrinkMap[K, V]) Get(k K) (V, bool) {
-	v, ok := m.cur[k]
-	if !ok && m.old != nil {
-		v, ok = m.old[k]
+	if m.old != nil {
+		return m.getMigrating(k)
 	}
+	v, ok := m.cur[k]
+	return v, ok
+}
+
+// getMigrating is Get during an incremental compaction.
+func (m *ShrinkMap[K, V]) getMigrating(k K) (V, bool) {
+	if v, ok := m.cur[k]; ok {
+		return v, true
+	}
+	v, ok := m.old[k]
 	return v, ok
 }
 
@@ -245,11 +255,17 @@ func (m *ShrinkMap[K, V]) maybeShrink() {
 	if !m.cfg.policy.ShouldShrink(m.stats(m.tableBytes(), tableBytes(live, m.group))) {
 		return
 	}
-	if m.cfg.step > 0 && live >= DefaultMinIncremental {
+	if m.incremental(live) {
 		m.startMigration()
 		return
 	}
 	m.compactNow(m.cfg.capacity, false)
+}
+
+// incremental reports whether a compaction of live entries moves them in
+// steps rather than at once.
+func (m *ShrinkMap[K, V]) incremental(live int) bool {
+	return m.cfg.step > 0 && (live >= DefaultMinIncremental || tableBytes(live, m.group) >= DefaultMinIncrementalBytes)
 }
 
 // askCache holds the Len at and above which a map's policy does not
