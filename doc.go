@@ -11,8 +11,9 @@
 // fresh map, so that the old table can be freed. The default policy compacts
 // once the map has fallen below a quarter of its peak and its table is worth
 // at least 4 MiB (DefaultMinTableBytes). Large compactions are incremental:
-// each later operation moves a bounded number of entries, so no single call
-// pauses for a whole copy. Shrink compacts by hand and Clear drops the table.
+// each later Set and Delete copies a bounded number of entries into the fresh
+// table, so no single call pauses for a whole copy, and Get stays one lookup.
+// Shrink compacts by hand and Clear drops the table.
 //
 //	m := shrinkmap.New[string, Session]()
 //	m.Set("alice", s)

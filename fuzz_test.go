@@ -112,7 +112,7 @@ const (
 	fuzzClear         // Clear if the high bits are 0, else Get(key byte)
 	fuzzAll           // n (1 byte), n body bytes: range over All, each yield reading body bytes (see fuzzBody)
 	fuzzPull          // the same through iter.Pull2
-	fuzzGets          // n, key (1 byte each): Get(key) n times, to move a migration along
+	fuzzGets          // n, key (1 byte each): Get(key) n times, which must not move a migration along
 	fuzzClone         // compare a Clone
 	fuzzChurn         // n (1 byte), start (2 bytes): n times Set(start+i) and Delete(start+i/2)
 	fuzzCheck         // compare the whole content now

@@ -9,7 +9,7 @@ import "iter"
 // and never an entry deleted before it is reached; an entry added during the
 // iteration may or may not be yielded. The loop body may Get, Set and Delete
 // freely, and may call Shrink or Clear. While an iteration is in progress the
-// map does not compact itself or move entries between tables; a compaction
+// map does not compact itself or take migration steps; a compaction
 // that a Delete in the body would have started is considered when the last
 // iteration ends. An early break or a panicking body leaves the map
 // consistent, with no entry lost or duplicated. An iteration that is never
@@ -19,20 +19,18 @@ func (m *ShrinkMap[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
 		m.iterating++
 		defer m.endIteration()
-		gen := m.gen
-		for _, table := range [...]map[K]V{m.cur, m.old} {
-			for k, v := range table {
-				if m.gen != gen {
-					// Shrink or Clear replaced the tables: table is now a
-					// frozen copy, so yield only what is still present.
-					var ok bool
-					if v, ok = m.Get(k); !ok {
-						continue
-					}
+		gen, table := m.gen, m.cur
+		for k, v := range table {
+			if m.gen != gen {
+				// Shrink or Clear replaced cur: table is now a frozen
+				// copy, so yield only what is still present.
+				var ok bool
+				if v, ok = m.Get(k); !ok {
+					continue
 				}
-				if !yield(k, v) {
-					return
-				}
+			}
+			if !yield(k, v) {
+				return
 			}
 		}
 		// Only Clear removes NaN entries, and it drops the whole slice. The
@@ -101,7 +99,7 @@ func Collect[K comparable, V any](seq iter.Seq2[K, V], opts ...Option) *ShrinkMa
 func (m *ShrinkMap[K, V]) Clone() *ShrinkMap[K, V] {
 	m.init()
 	c := &ShrinkMap[K, V]{cfg: m.cfg, group: m.group}
-	if n := len(m.cur) + len(m.old); n > 0 {
+	if n := len(m.cur); n > 0 {
 		c.cur = make(map[K]V, max(n, m.cfg.capacity))
 		c.curSized = max(n, m.cfg.capacity)
 	}

@@ -7,34 +7,41 @@ import (
 )
 
 // migration is an incremental compaction in progress: a paused range over
-// the old table, resumed by each map operation to move a bounded number of
-// entries into the new one.
+// cur, resumed by each Set and Delete to copy a bounded number of entries
+// into next, the fresh table.
 //
-// A range over a Go map cannot be paused, and restarting one rescans the
-// slots already emptied, so the tail of a migration would cost whole-table
-// scans. iter.Pull keeps one range suspended in a coroutine instead: each
-// step resumes it where it stopped, so the whole migration scans the old
-// table once. The coroutine holds only the two tables, never the
+// cur stays complete throughout, so that Get is one lookup in one table, and
+// every write goes to both tables, so that next never holds a key cur does
+// not, nor a stale value: when next holds as many entries as cur, it holds
+// them all and becomes cur. A range over a Go map cannot be paused, and
+// restarting one rescans what it has seen, so the tail of a migration would
+// cost whole-table scans. iter.Pull keeps one range suspended in a coroutine
+// instead: each step resumes it where it stopped, so the whole migration
+// scans cur's table once. The coroutine holds only the two tables, never the
 // ShrinkMap, so a map dropped mid-migration becomes unreachable and a
-// runtime cleanup stops the coroutine, freeing it and the old table.
+// runtime cleanup stops the coroutine, freeing it and both tables.
 type migration struct {
-	next     func() (struct{}, bool)
-	stop     func()
-	cleanup  runtime.Cleanup
-	entries  int           // live entries when the compaction started
-	before   int64         // estimated table bytes when it started
-	oldBytes int64         // estimated bytes of the old table
-	busy     time.Duration // time spent in steps, if a hook wants it
+	step      func() (struct{}, bool)
+	stop      func()
+	cleanup   runtime.Cleanup
+	entries   int           // live entries when the compaction started
+	before    int64         // estimated table bytes when it started
+	nextSized int           // entries next's table was made or has grown for
+	busy      time.Duration // time spent in steps, if a hook wants it
 }
 
-// moveEntries returns a sequence that moves src's entries into dst,
-// pausing after each step of them.
-func moveEntries[K comparable, V any](src, dst map[K]V, step int) iter.Seq[struct{}] {
+// copyEntries returns a sequence that copies src's entries into dst,
+// pausing after each step of entries that dst did not hold yet (an entry
+// set during the migration is in both already).
+func copyEntries[K comparable, V any](src, dst map[K]V, step int) iter.Seq[struct{}] {
 	return func(yield func(struct{}) bool) {
 		n := 0
 		for k, v := range src {
+			held := len(dst)
 			dst[k] = v
-			delete(src, k)
+			if len(dst) == held {
+				continue
+			}
 			if n++; n == step {
 				n = 0
 				if !yield(struct{}{}) {
@@ -46,52 +53,47 @@ func moveEntries[K comparable, V any](src, dst map[K]V, step int) iter.Seq[struc
 }
 
 // presizeBytes bounds the table that an incremental compaction allocates
-// when it starts: about as long to clear as one step takes to move.
+// when it starts: about as long to clear as one step takes to copy.
 const presizeBytes = 256 << 10
 
-// startMigration makes a fresh table and starts moving the live entries
+// startMigration makes a fresh table and starts copying the live entries
 // into it, step by step. The table is sized for the live entries, or for
 // the WithCapacity floor if larger, but no larger than presizeBytes up
 // front: a larger one would be allocated and cleared inside one operation.
 // Past that it grows as entries arrive.
 func (m *ShrinkMap[K, V]) startMigration() {
-	live := len(m.cur) + len(m.old)
-	mig := &migration{
-		entries:  live,
-		before:   m.tableBytes(),
-		oldBytes: m.tableBytes(),
-	}
+	live := len(m.cur)
 	sized := max(m.cfg.capacity, min(live, entriesWithin(presizeBytes, m.group)))
-	m.old, m.cur = m.cur, make(map[K]V, sized)
-	mig.next, mig.stop = iter.Pull(moveEntries(m.old, m.cur, m.cfg.step))
+	mig := &migration{entries: live, before: m.tableBytes(), nextSized: sized}
+	m.next = make(map[K]V, sized)
+	mig.step, mig.stop = iter.Pull(copyEntries(m.cur, m.next, m.cfg.step))
 	mig.cleanup = runtime.AddCleanup(m, func(stop func()) { stop() }, mig.stop)
 	m.mig = mig
-	m.reset(sized)
+	m.peak, m.deletes = m.Len(), 0
 }
 
-// advance moves the next step of entries, unless an iteration is in
-// progress (entries must not change tables under it), and ends the
-// migration when the old table is empty.
+// advance copies the next step of entries, unless an iteration is in
+// progress, and ends the migration once next holds every entry.
 func (m *ShrinkMap[K, V]) advance() {
 	if m.iterating > 0 {
 		return
 	}
-	if len(m.old) > 0 {
+	if len(m.next) < len(m.cur) {
 		start := m.clock()
-		_, more := m.mig.next()
+		m.mig.step()
 		m.mig.busy += m.since(start)
-		m.grew() // cur grew; Len, and so Peak, did not change
-		if more && len(m.old) > 0 {
-			return
-		}
+		m.grew() // next grew; Len, and so Peak, did not change
 	}
-	m.finishMigration()
+	if len(m.next) == len(m.cur) {
+		m.finishMigration()
+	}
 }
 
 func (m *ShrinkMap[K, V]) finishMigration() {
 	mig := m.mig
 	m.stopMigration()
-	m.old = nil
+	m.cur, m.next = m.next, nil
+	m.curSized = mig.nextSized
 	m.shrinks++
 	m.notify(ShrinkEvent{
 		Entries:     mig.entries,
@@ -112,29 +114,19 @@ func (m *ShrinkMap[K, V]) stopMigration() {
 	m.mig = nil
 }
 
-// setMigrating updates k where it is, so that entries change tables only by
-// migration: an iteration then meets each entry once. The caller advances
-// the migration once it has recorded the insert, so that a panicking hook
-// cannot leave Peak behind.
-func (m *ShrinkMap[K, V]) setMigrating(k K, v V) {
-	if _, ok := m.old[k]; ok {
-		m.old[k] = v
-	} else {
-		m.cur[k] = v
-	}
-}
-
+// deleteMigrating is Delete during an incremental compaction: it deletes k
+// from both tables and takes a step.
 func (m *ShrinkMap[K, V]) deleteMigrating(k K) {
-	n := m.Len()
+	n := len(m.cur)
 	delete(m.cur, k)
-	delete(m.old, k)
-	if m.Len() < n {
+	delete(m.next, k)
+	if len(m.cur) < n {
 		m.deletes++
 	}
 	m.advance()
 }
 
-// tidy does background work on an idle map: it moves up to steps steps of
+// tidy does background work on an idle map: it takes up to steps steps of
 // an incremental compaction, or, with none in progress, consults the policy
 // as a Delete would. It reports whether a migration is still in progress;
 // during an iteration it does nothing, so a caller must not loop on it while

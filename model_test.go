@@ -93,11 +93,11 @@ func (st modelStep[K]) advances() bool {
 
 // modelStep is one operation, as after checks it.
 type modelStep[K comparable] struct {
-	op      modelOp
-	key     K
-	removed bool // a Delete removed an entry
-	fromOld bool // from the old table of a migration in progress
-	inBody  bool
+	op       modelOp
+	key      K
+	removed  bool // a Delete removed an entry
+	uncopied bool // wrote or deleted an entry a migration in progress had not copied yet
+	inBody   bool
 }
 
 func (st modelStep[K]) String() string {
@@ -262,8 +262,20 @@ func (h *modelHarness[K]) set(k K) {
 		}
 		h.want[k] = v
 	}
+	st := modelStep[K]{op: opSet, key: k, uncopied: h.uncopied(k)}
 	h.do(func() { h.m.Set(k, v) })
-	h.after(modelStep[K]{op: opSet, key: k})
+	h.after(st)
+}
+
+// uncopied reports whether k is an entry that a migration in progress has
+// not copied to its fresh table yet.
+func (h *modelHarness[K]) uncopied(k K) bool {
+	if h.m.next == nil {
+		return false
+	}
+	_, inCur := h.m.cur[k]
+	_, inNext := h.m.next[k]
+	return inCur && !inNext
 }
 
 // del deletes k.
@@ -271,9 +283,7 @@ func (h *modelHarness[K]) del(k K) {
 	_, present := h.want[k]
 	st := modelStep[K]{op: opDelete, key: k, removed: present}
 	if present {
-		if h.m.old != nil {
-			_, st.fromOld = h.m.old[k]
-		}
+		st.uncopied = h.uncopied(k)
 		i, last := h.pos[k], len(h.list)-1
 		h.list[i] = h.list[last]
 		h.pos[h.list[i]] = i
@@ -424,7 +434,7 @@ func (h *modelHarness[K]) after(st modelStep[K]) {
 		h.peak, h.deletes = n, 0
 	case prev.Migrating && !s.Migrating:
 		left := prev.MigrationLeft
-		if st.fromOld {
+		if st.uncopied {
 			left--
 		}
 		if !st.advances() || s.Shrinks != prev.Shrinks+1 || left > h.step {
@@ -441,7 +451,7 @@ func (h *modelHarness[K]) after(st modelStep[K]) {
 		}
 		if s.Migrating {
 			left := prev.MigrationLeft
-			if st.fromOld {
+			if st.uncopied {
 				left--
 			}
 			want := 0
@@ -462,13 +472,13 @@ func (h *modelHarness[K]) after(st modelStep[K]) {
 		h.failf("after %v: Stats().Migrating = %v, but a migration is in progress = %v", st, s.Migrating, h.m.mig != nil)
 	}
 	if s.Migrating {
-		if s.MigrationLeft != len(h.m.old) {
-			h.failf("after %v: Stats().MigrationLeft = %d; want the old table's %d entries", st, s.MigrationLeft, len(h.m.old))
+		if left := len(h.m.cur) - len(h.m.next); s.MigrationLeft != left {
+			h.failf("after %v: Stats().MigrationLeft = %d; want the %d entries not yet in the fresh table", st, s.MigrationLeft, left)
 		}
 		h.migratingOps++
-	} else if s.MigrationLeft != 0 || h.m.old != nil || s.TableBytes < tableBytes(live, h.group) {
-		h.failf("after %v with no migration: Stats() = %+v, old table of %d entries; want MigrationLeft 0, no old table, TableBytes >= %d (the estimate for Len)",
-			st, s, len(h.m.old), tableBytes(live, h.group))
+	} else if s.MigrationLeft != 0 || h.m.next != nil || s.TableBytes < tableBytes(live, h.group) {
+		h.failf("after %v with no migration: Stats() = %+v, fresh table of %d entries; want MigrationLeft 0, no fresh table, TableBytes >= %d (the estimate for Len)",
+			st, s, len(h.m.next), tableBytes(live, h.group))
 	}
 	if s.WastedBytes < 0 || s.WastedBytes > s.TableBytes {
 		h.failf("after %v: Stats().WastedBytes = %d; want in [0, TableBytes = %d]", st, s.WastedBytes, s.TableBytes)
@@ -528,8 +538,9 @@ func btoi(b bool) int {
 }
 
 // checkAll compares the map's whole content with the model, by All or by
-// Keys and Values, and checks that no key is in both tables of a migration
-// and that a full iteration changed nothing.
+// Keys and Values, and checks that the fresh table of a migration holds no
+// key, or value, that the map does not, and that a full iteration changed
+// nothing.
 func (h *modelHarness[K]) checkAll() {
 	before := h.m.Stats()
 	h.checks++
@@ -569,9 +580,9 @@ func (h *modelHarness[K]) checkAll() {
 	if len(values) != h.len() || len(got) != len(h.want) {
 		h.failf("a full iteration yielded %d values and %d distinct non-NaN keys; want Len = %d and %d", len(values), len(got), h.len(), len(h.want))
 	}
-	for k := range h.m.old {
-		if _, both := h.m.cur[k]; both {
-			h.failf("key %v is in both tables of a migration", k)
+	for k, v := range h.m.next {
+		if cur, ok := h.m.cur[k]; !ok || cur != v {
+			h.failf("key %v is in the fresh table of a migration with %d, and in the map with %d, %v; want the same entry", k, v, cur, ok)
 		}
 	}
 	if after := h.m.Stats(); after != before || len(h.calls)+len(h.events) > 0 {

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// DefaultStep is the number of entries an incremental migration moves per
+// DefaultStep is the number of entries an incremental migration copies per
 // map operation unless WithIncremental says otherwise. See WithIncremental.
 const DefaultStep = 64
 
@@ -115,13 +115,14 @@ func WithShrinkHook(hook func(ShrinkEvent)) Option {
 //
 // With step > 0 (the default, DefaultStep) a compaction of DefaultMinIncremental
 // entries or more, or of a fresh table estimated at DefaultMinIncrementalBytes
-// or more, is incremental: a fresh table takes new writes and every
-// later Set and Delete moves at most step entries out of the old table
-// until it is empty and released, so no single operation pays for copying a
-// large map. Get reads both tables and moves nothing (see Get); Shrink, or
-// a Concurrent map's WithCompactEvery, finishes a migration on a map that
-// is only read. With step == 0 a compaction copies every live entry at once,
-// inside the operation that triggers it. A negative step makes New panic.
+// or more, is incremental: every later Set and Delete copies at most step
+// entries into a fresh table, and writes go to both tables, until the fresh
+// table holds every entry and replaces the old one, which is then released.
+// No single operation pays for copying a large map, and Get stays one
+// lookup in one table. A map that is only read finishes a migration when
+// Shrink is called, or, for a Concurrent map, by WithCompactEvery. With
+// step == 0 a compaction copies every live entry at once, inside the
+// operation that triggers it. A negative step makes New panic.
 func WithIncremental(step int) Option {
 	return func(c *config) { c.step = step }
 }

@@ -9,7 +9,7 @@ import "time"
 // fresh map so that the old table can be freed. Get, Set and Delete run in
 // amortized O(1) time; compaction costs amortized O(1) per operation (see
 // Policy). By default a large compaction is incremental: each later Set and
-// Delete moves at most DefaultStep entries, so no single call pauses for a
+// Delete copies at most DefaultStep entries, so no single call pauses for a
 // whole copy (see WithIncremental).
 //
 // The zero value is an empty map with the default policy, ready to use. A
@@ -19,8 +19,12 @@ import "time"
 type ShrinkMap[K comparable, V any] struct {
 	_ noCopy
 
-	cur  map[K]V       // takes every new key; nil until the first Set
-	old  map[K]V       // the table an incremental compaction drains; nil otherwise
+	// cur holds every entry whose key equals itself; nil until the first
+	// Set. During an incremental compaction it stays complete and next, the
+	// fresh table, receives copies of its entries step by step, and every
+	// write goes to both; when next holds them all, it becomes cur.
+	cur  map[K]V
+	next map[K]V       // the fresh table of an incremental compaction; nil otherwise
 	nans []entry[K, V] // entries whose key is not equal to itself (NaN): no map lookup finds them
 	mig  *migration    // the incremental compaction in progress; nil otherwise
 
@@ -36,7 +40,7 @@ type ShrinkMap[K comparable, V any] struct {
 	peak        int      // largest Len since the last compaction
 	deletes     int      // deletes since the last compaction
 	shrinks     int      // compactions completed
-	gen         int      // bumped when cur and old are replaced, for iterators
+	gen         int      // bumped when Shrink or Clear replaces cur, for iterators
 	iterating   int      // iterations in progress: compaction waits for them
 	pending     bool     // a Delete during iteration left the policy unasked
 }
@@ -81,26 +85,11 @@ func (m *ShrinkMap[K, V]) init() {
 	}
 }
 
-// Get returns the value stored for k and whether it was present. During an
-// incremental compaction it looks in both tables but moves no entries. Get
-// is small enough for the compiler to inline, and outside a migration it
-// does no more than a native lookup and a check of one field: at 1M entries
-// each extra instruction in a loop of lookups costs time, since it leaves
-// fewer cache misses of later lookups in flight.
+// Get returns the value stored for k and whether it was present. Get is a
+// native lookup in one table, also during an incremental compaction, and
+// small enough for the compiler to inline.
 func (m *ShrinkMap[K, V]) Get(k K) (V, bool) {
-	if m.old != nil {
-		return m.getMigrating(k)
-	}
 	v, ok := m.cur[k]
-	return v, ok
-}
-
-// getMigrating is Get during an incremental compaction.
-func (m *ShrinkMap[K, V]) getMigrating(k K) (V, bool) {
-	if v, ok := m.cur[k]; ok {
-		return v, true
-	}
-	v, ok := m.old[k]
 	return v, ok
 }
 
@@ -130,7 +119,8 @@ func (m *ShrinkMap[K, V]) setSlow(k K, v V) {
 		m.init()
 		m.nans = append(m.nans, entry[K, V]{k, v})
 	case m.mig != nil:
-		m.setMigrating(k, v)
+		m.cur[k] = v
+		m.next[k] = v
 		m.grew()
 		m.advance()
 		return
@@ -146,10 +136,14 @@ func (m *ShrinkMap[K, V]) setSlow(k K, v V) {
 }
 
 // grew records the sizes the map has grown to: Peak, and the entries cur's
-// table has grown for. Each Delete and each reader of them calls it first.
+// table (and next's) has grown for. Each Delete and each reader of them
+// calls it first.
 func (m *ShrinkMap[K, V]) grew() {
 	if n := len(m.cur); n > m.curSized {
 		m.curSized = n
+	}
+	if m.mig != nil {
+		m.mig.nextSized = max(m.mig.nextSized, len(m.next))
 	}
 	if n := m.Len(); n > m.peak {
 		m.peak = n
@@ -174,7 +168,7 @@ func (m *ShrinkMap[K, V]) Delete(k K) {
 
 // Len returns the number of entries.
 func (m *ShrinkMap[K, V]) Len() int {
-	return len(m.cur) + len(m.old) + len(m.nans)
+	return len(m.cur) + len(m.nans)
 }
 
 // Clear removes every entry and drops the tables, so that their memory can
@@ -183,7 +177,7 @@ func (m *ShrinkMap[K, V]) Len() int {
 // stopping a migration in progress.
 func (m *ShrinkMap[K, V]) Clear() {
 	m.stopMigration()
-	m.cur, m.old, m.nans = nil, nil, nil
+	m.cur, m.next, m.nans = nil, nil, nil
 	m.reset(0)
 	m.gen++
 }
@@ -199,7 +193,7 @@ func (m *ShrinkMap[K, V]) reset(sized int) {
 // Shrink compacts the map now: it finishes or abandons any incremental
 // compaction and copies the live entries into a fresh table sized for them,
 // ignoring the WithCapacity floor. On an empty map it releases the table
-// entirely. It runs in O(Len + old table size) time and always copies at
+// entirely. It runs in O(table size) time and always copies at
 // once; it is safe to call during an iteration, which then goes on over the
 // entries still present.
 func (m *ShrinkMap[K, V]) Shrink() {
@@ -212,7 +206,7 @@ func (m *ShrinkMap[K, V]) Shrink() {
 func (m *ShrinkMap[K, V]) Stats() Stats {
 	m.init()
 	m.grew()
-	return m.stats(m.tableBytes(), tableBytes(len(m.cur)+len(m.old), m.group))
+	return m.stats(m.tableBytes(), tableBytes(len(m.cur), m.group))
 }
 
 // stats returns the Stats of a map whose tables take table bytes, of which a
@@ -227,7 +221,7 @@ func (m *ShrinkMap[K, V]) stats(table, fresh int64) Stats {
 	}
 	if m.mig != nil {
 		s.Migrating = true
-		s.MigrationLeft = len(m.old)
+		s.MigrationLeft = len(m.cur) - len(m.next)
 	}
 	return s
 }
@@ -235,7 +229,7 @@ func (m *ShrinkMap[K, V]) stats(table, fresh int64) Stats {
 func (m *ShrinkMap[K, V]) tableBytes() int64 {
 	b := m.sized().bytes
 	if m.mig != nil {
-		b += m.mig.oldBytes
+		b += tableBytes(m.mig.nextSized, m.group)
 	}
 	return b
 }
@@ -248,7 +242,7 @@ func (m *ShrinkMap[K, V]) maybeShrink() {
 		m.pending = true
 		return
 	}
-	live := len(m.cur) + len(m.old)
+	live := len(m.cur)
 	if m.mig != nil || m.deletes < live/8 || live > m.sized().shrinkable || m.Len() >= m.askBelow() {
 		return
 	}
@@ -287,13 +281,13 @@ func (m *ShrinkMap[K, V]) askBelow() int {
 }
 
 // compactNow copies the live entries into a fresh table sized for
-// max(Len, floor) entries and drops the old tables, without modifying them:
+// max(Len, floor) entries and drops the old ones, without modifying them:
 // an iteration in progress may still be reading them.
 func (m *ShrinkMap[K, V]) compactNow(floor int, manual bool) {
 	start := m.clock()
 	before := m.tableBytes()
 	m.stopMigration()
-	live := len(m.cur) + len(m.old)
+	live := len(m.cur)
 	sized := max(live, floor)
 	var fresh map[K]V
 	if sized > 0 {
@@ -301,11 +295,8 @@ func (m *ShrinkMap[K, V]) compactNow(floor int, manual bool) {
 		for k, v := range m.cur {
 			fresh[k] = v
 		}
-		for k, v := range m.old {
-			fresh[k] = v
-		}
 	}
-	m.cur, m.old = fresh, nil
+	m.cur, m.next = fresh, nil
 	m.reset(sized)
 	m.gen++
 	m.shrinks++
