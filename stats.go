@@ -29,8 +29,8 @@ type Stats struct {
 	WastedBytes int64
 	// Migrating reports whether an incremental compaction is in progress.
 	Migrating bool
-	// MigrationLeft is the number of entries still in the old table while
-	// Migrating; 0 otherwise.
+	// MigrationLeft is the number of entries an incremental compaction has
+	// yet to copy into the fresh table while Migrating; 0 otherwise.
 	MigrationLeft int
 }
 

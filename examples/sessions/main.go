@@ -113,7 +113,7 @@ func main() {
 		fmt.Printf("%5s %8d %9d %9d %8d %8.1f MB %13d %6.1f MB\n",
 			now.Format("15:04"), logins, s.Len, s.Peak, s.Shrinks, float64(s.TableBytes)/1e6, s.MigrationLeft, heapMB())
 	})
-	fmt.Println("\n(MigrationLeft: entries an incremental compaction has still to move; each later Set or Delete moves a few.)")
+	fmt.Println("\n(MigrationLeft: entries an incremental compaction has still to copy; each later Set or Delete copies a few.)")
 	live, final := sessions.Len(), heapMB()
 	runtime.KeepAlive(sessions)
 
