@@ -133,21 +133,11 @@ func (c *Concurrent[K, V]) shard(k K) *shard[K, V] {
 func (c *Concurrent[K, V]) Get(k K) (V, bool) {
 	s := c.shard(k)
 	s.mu.Lock()
-	if s.m.mig != nil {
-		return s.getMigrating(k)
-	}
-	// Without a migration Get runs no user code and cannot panic, so the
-	// unlock needs no defer, which keeps the hot path short.
+	// ShrinkMap.Get takes no migration step, runs no user code and cannot
+	// panic, so the unlock needs no defer, which keeps the hot path short.
 	v, ok := s.m.Get(k)
 	s.mu.Unlock()
 	return v, ok
-}
-
-// getMigrating is Get on a locked shard whose migration may complete and
-// call the shrink hook, which may panic.
-func (s *shard[K, V]) getMigrating(k K) (V, bool) {
-	defer s.mu.Unlock()
-	return s.m.Get(k)
 }
 
 // Has reports whether k is present.
@@ -166,7 +156,7 @@ func (c *Concurrent[K, V]) Set(k K, v V) {
 		s.setMigrating(k, v)
 		return
 	}
-	// As in Get: without a migration, Set runs no user code.
+	// Without a migration, Set runs no user code and cannot panic.
 	s.m.Set(k, v)
 	s.mu.Unlock()
 }
