@@ -198,70 +198,52 @@ func benchGet[K comparable](b *testing.B, impl string, ks keySet[K]) {
 // BenchmarkSet overwrites present keys in random order: the map's size stays
 // constant.
 func BenchmarkSet(b *testing.B) {
-	runOps(b, benchSet[int], benchSet[string])
-}
-
-func benchSet[K comparable](b *testing.B, impl string, ks keySet[K]) {
-	mask := len(ks.order) - 1
-	b.ReportAllocs()
-	var cpu time.Duration
-	i := 0
-	switch impl {
-	case implNative:
-		h := nativeOf(ks.keys)
-		cpu = settle()
-		for b.Loop() {
-			h.m[ks.order[i&mask]] = i
-			i++
-		}
-		checkLen(b, impl, len(h.m), len(ks.keys))
-	case implShrink:
-		m := shrinkOf(ks.keys)
-		cpu = settle()
-		for b.Loop() {
-			m.Set(ks.order[i&mask], i)
-			i++
-		}
-		checkLen(b, impl, m.Len(), len(ks.keys))
-	}
-	reportCPU(b, cpu)
+	runOps(b, benchWrite[int](false), benchWrite[string](false))
 }
 
 // BenchmarkDelete deletes a present key and sets it again at once, in random
 // key order: one op is a Delete and a Set, and the map's size stays constant
 // (compare with BenchmarkSet, an overwrite, for the Delete's share).
 func BenchmarkDelete(b *testing.B) {
-	runOps(b, benchDelete[int], benchDelete[string])
+	runOps(b, benchWrite[int](true), benchWrite[string](true))
 }
 
-func benchDelete[K comparable](b *testing.B, impl string, ks keySet[K]) {
-	mask := len(ks.order) - 1
-	b.ReportAllocs()
-	var cpu time.Duration
-	i := 0
-	switch impl {
-	case implNative:
-		h := nativeOf(ks.keys)
-		cpu = settle()
-		for b.Loop() {
-			k := ks.order[i&mask]
-			delete(h.m, k)
-			h.m[k] = i
-			i++
+// benchWrite returns the body of BenchmarkSet, or with del that of
+// BenchmarkDelete, whose ops delete each key before they set it again.
+func benchWrite[K comparable](del bool) func(b *testing.B, impl string, ks keySet[K]) {
+	return func(b *testing.B, impl string, ks keySet[K]) {
+		mask := len(ks.order) - 1
+		b.ReportAllocs()
+		var cpu time.Duration
+		i := 0
+		switch impl {
+		case implNative:
+			h := nativeOf(ks.keys)
+			cpu = settle()
+			for b.Loop() {
+				k := ks.order[i&mask]
+				if del {
+					delete(h.m, k)
+				}
+				h.m[k] = i
+				i++
+			}
+			checkLen(b, impl, len(h.m), len(ks.keys))
+		case implShrink:
+			m := shrinkOf(ks.keys)
+			cpu = settle()
+			for b.Loop() {
+				k := ks.order[i&mask]
+				if del {
+					m.Delete(k)
+				}
+				m.Set(k, i)
+				i++
+			}
+			checkLen(b, impl, m.Len(), len(ks.keys))
 		}
-		checkLen(b, impl, len(h.m), len(ks.keys))
-	case implShrink:
-		m := shrinkOf(ks.keys)
-		cpu = settle()
-		for b.Loop() {
-			k := ks.order[i&mask]
-			m.Delete(k)
-			m.Set(k, i)
-			i++
-		}
-		checkLen(b, impl, m.Len(), len(ks.keys))
+		reportCPU(b, cpu)
 	}
-	reportCPU(b, cpu)
 }
 
 func checkLen(b *testing.B, impl string, got, want int) {
