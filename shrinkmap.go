@@ -102,9 +102,10 @@ func (m *ShrinkMap[K, V]) Has(k K) bool {
 // Set stores v for k. Like a native map, a key that is not equal to itself
 // (a NaN) adds a new entry on every Set and can be reached only by iteration.
 //
-// Set is small enough to inline: it leaves recording how far the map grew
-// (Peak, and the size cur's table has grown for) to the next Delete or
-// read of them, which sees the same maximum, since only Sets raise it.
+// Set's fast path is one check and the map assignment: it leaves recording
+// how far the map grew (Peak, and the size cur's table has grown for) to
+// the next Delete or read of them, which sees the same maximum, since only
+// Sets raise it.
 func (m *ShrinkMap[K, V]) Set(k K, v V) {
 	if m.mig == nil && m.cur != nil && k == k {
 		m.cur[k] = v
