@@ -69,7 +69,7 @@ func (m *ShrinkMap[K, V]) startMigration() {
 	mig.step, mig.stop = iter.Pull(copyEntries(m.cur, m.next, m.cfg.step))
 	mig.cleanup = runtime.AddCleanup(m, func(stop func()) { stop() }, mig.stop)
 	m.mig = mig
-	m.peak, m.deletes = m.Len(), 0
+	m.restart()
 }
 
 // advance copies the next step of entries, unless an iteration is in

@@ -187,6 +187,12 @@ func (m *ShrinkMap[K, V]) Clear() {
 // sized for sized entries.
 func (m *ShrinkMap[K, V]) reset(sized int) {
 	m.curSized = sized
+	m.restart()
+}
+
+// restart starts a new history: Peak is the live count, and no deletes
+// have been seen since.
+func (m *ShrinkMap[K, V]) restart() {
 	m.peak = m.Len()
 	m.deletes = 0
 }
