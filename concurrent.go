@@ -117,9 +117,6 @@ func NewConcurrent[K comparable, V any](opts ...Option) *Concurrent[K, V] {
 // shardConfig returns the configuration of each of n shards of a map
 // configured by cfg.
 func shardConfig(cfg config, n int) config {
-	if cfg.policy == DefaultPolicy() {
-		cfg.policy = RatioPolicy{Threshold: 0.25, MinTableBytes: DefaultMinTableBytes / int64(n)}
-	}
 	cfg.capacity = (cfg.capacity + n - 1) / n
 	return cfg
 }

@@ -27,7 +27,7 @@ func Example() {
 	fmt.Printf("drained: %d sessions, %d KiB table, %d compactions\n", s.Len, s.TableBytes>>10, s.Shrinks)
 	// Output:
 	// peak: 100000 sessions, 18 MiB table
-	// drained: 1000 sessions, 1152 KiB table, 2 compactions
+	// drained: 1000 sessions, 288 KiB table, 3 compactions
 }
 
 func ExampleNew() {
@@ -44,9 +44,8 @@ func ExampleNew() {
 }
 
 func ExampleShrinkMap_Shrink() {
-	// Under the default policy a table this small (272 KiB) is never
-	// compacted automatically; Shrink compacts it by hand.
-	m := shrinkmap.New[int64, int64]()
+	// With the Never policy the map compacts only when asked to.
+	m := shrinkmap.New[int64, int64](shrinkmap.WithPolicy(shrinkmap.Never()))
 	for i := range int64(10_000) {
 		m.Set(i, i)
 	}
@@ -81,8 +80,8 @@ func ExampleShrinkMap_Stats() {
 	fmt.Printf("Len %d, Peak %d, Shrinks %d\n", s.Len, s.Peak, s.Shrinks)
 	fmt.Printf("TableBytes %d, WastedBytes %d\n", s.TableBytes, s.WastedBytes)
 	// Output:
-	// Len 100, Peak 1000, Shrinks 0
-	// TableBytes 34816, WastedBytes 32640
+	// Len 100, Peak 249, Shrinks 1
+	// TableBytes 8704, WastedBytes 6528
 }
 
 func ExampleShrinkMap_Keys() {
@@ -136,19 +135,54 @@ func ExamplePolicyFunc() {
 
 func ExampleWithShrinkHook() {
 	m := shrinkmap.New[int64, int64](shrinkmap.WithShrinkHook(func(e shrinkmap.ShrinkEvent) {
-		fmt.Printf("%d entries: %d -> %d bytes, manual %v, incremental %v\n",
-			e.Entries, e.BytesBefore, e.BytesAfter, e.Manual, e.Incremental)
+		fmt.Printf("%d entries: %d -> %d bytes, %v, incremental %v\n",
+			e.Entries, e.BytesBefore, e.BytesAfter, e.Reason, e.Incremental)
 	}))
 	for i := range int64(200_000) {
 		m.Set(i, i)
 	}
 	// Below a quarter of the peak the default policy starts an incremental
-	// compaction; the Deletes that follow complete it.
+	// compaction; the Deletes that follow complete it. Smaller ones copy at
+	// once.
 	for i := range int64(199_000) {
 		m.Delete(i)
 	}
+	m.Set(-1, -1)
 	m.Shrink()
 	// Output:
-	// 49999 entries: 4456448 -> 1114112 bytes, manual false, incremental true
-	// 1000 entries: 1114112 -> 34816 bytes, manual true, incremental false
+	// 49999 entries: 4456448 -> 1114112 bytes, ratio, incremental true
+	// 12499 entries: 1114112 -> 278528 bytes, ratio, incremental true
+	// 3124 entries: 278528 -> 69632 bytes, ratio, incremental false
+	// 1001 entries: 69632 -> 34816 bytes, manual, incremental false
+}
+
+// A map that refills right after each drain keeps its table after the
+// first compaction, so that it does not pay a regrowth per burst; once it
+// stays drained, it compacts again.
+func ExampleAdaptivePolicy() {
+	m := shrinkmap.New[int64, int64]()
+	burst := func() {
+		for i := range int64(10_000) {
+			m.Set(i, i)
+		}
+		for i := range int64(10_000) {
+			m.Delete(i)
+		}
+	}
+	for range 5 {
+		burst()
+	}
+	s := m.Stats()
+	fmt.Printf("after 5 bursts: Shrinks %d, Refills %d, TableBytes %d\n", s.Shrinks, s.Refills, s.TableBytes)
+
+	// The map now stays at a few entries, with writes going on.
+	for i := range int64(8_000) {
+		m.Set(i, i)
+		m.Delete(i)
+	}
+	s = m.Stats()
+	fmt.Printf("stayed drained: Shrinks %d, TableBytes %d\n", s.Shrinks, s.TableBytes)
+	// Output:
+	// after 5 bursts: Shrinks 7, Refills 1, TableBytes 278528
+	// stayed drained: Shrinks 8, TableBytes 136
 }

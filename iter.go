@@ -7,51 +7,81 @@ import "iter"
 //
 // It yields each entry that is present for the whole iteration exactly once,
 // and never an entry deleted before it is reached; an entry added during the
-// iteration may or may not be yielded. The loop body may Get, Set and Delete
-// freely, and may call Shrink or Clear. While an iteration is in progress the
-// map does not compact itself or take migration steps; a compaction
-// that a Delete in the body would have started is considered when the last
-// iteration ends. An early break or a panicking body leaves the map
-// consistent, with no entry lost or duplicated. An iteration that is never
-// finished (an iter.Pull whose stop function is never called) keeps the map
-// from compacting itself. A full iteration takes O(table size) time.
+// iteration may or may not be yielded. An iteration writes nothing to the
+// map: any number of goroutines may range over it at once (under a shared
+// read lock, say) as long as none modifies it, as with a native map.
+//
+// The loop body may Get, Set and Delete freely, and may call Shrink or
+// Clear. Its writes behave as outside a loop: a Delete may start a
+// compaction and a Set or Delete may take a migration step; the iteration
+// then goes on over the table it started with, which a compaction copies
+// from but never modifies, and yields only the entries still present. When
+// a loop whose body wrote to the map ends (completely or by break) while
+// an incremental compaction is in progress with few entries left to copy
+// (under DefaultMinIncremental entries and DefaultMinIncrementalBytes), it
+// completes the compaction at once, so that deletes in an expiry loop give
+// the memory back by the time the loop ends. A panicking body leaves the
+// map consistent, with no entry lost or duplicated. A full iteration takes
+// O(table size) time.
 func (m *ShrinkMap[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
-		m.iterating++
-		defer m.endIteration()
-		gen, table := m.gen, m.cur
-		for k, v := range table {
-			if m.gen != gen {
-				// Shrink or Clear replaced cur: table is now a frozen
-				// copy, so yield only what is still present.
-				var ok bool
-				if v, ok = m.Get(k); !ok {
-					continue
-				}
-			}
-			if !yield(k, v) {
-				return
-			}
-		}
-		// Only Clear removes NaN entries, and it drops the whole slice. The
-		// bound taken at the start ends the loop even if the body keeps
-		// adding NaN entries, as a range over a native map ends.
-		for i, n := 0, len(m.nans); i < min(n, len(m.nans)); i++ {
-			if !yield(m.nans[i].key, m.nans[i].val) {
-				return
-			}
+		before := m.watch()
+		m.yieldAll(yield)
+		if m.watch() != before {
+			m.settle()
 		}
 	}
 }
 
-// endIteration lets the map compact again once no iteration is in progress.
-func (m *ShrinkMap[K, V]) endIteration() {
-	m.iterating--
-	if m.iterating == 0 && m.pending {
-		m.pending = false
-		m.grew() // the loop body's Sets
-		m.maybeShrink()
+// yieldAll yields the map's entries until yield returns false.
+func (m *ShrinkMap[K, V]) yieldAll(yield func(K, V) bool) {
+	gen, table := m.gen, m.cur
+	for k, v := range table {
+		if m.gen != gen {
+			// A compaction or Clear replaced cur: table is now a frozen
+			// copy, so yield only what is still present.
+			var ok bool
+			if v, ok = m.Get(k); !ok {
+				continue
+			}
+		}
+		if !yield(k, v) {
+			return
+		}
 	}
+	// Only Clear and Init remove NaN entries, and they drop the whole
+	// slice. The bound taken at the start ends the loop even if the body
+	// keeps adding NaN entries, as a range over a native map ends.
+	for i, n := 0, len(m.nans); i < min(n, len(m.nans)); i++ {
+		if !yield(m.nans[i].key, m.nans[i].val) {
+			return
+		}
+	}
+}
+
+// watermark is what an iteration reads of the map before its first yield,
+// to tell afterwards whether the loop body wrote to the map (a compaction,
+// a delete, an entry added or a migration step change it). An iteration
+// whose body does not write stores nothing in the map.
+type watermark struct {
+	gen, deletes, cur, next int
+	mig                     *migration
+}
+
+func (m *ShrinkMap[K, V]) watch() watermark {
+	return watermark{gen: m.gen, deletes: m.hist.deletes, cur: len(m.cur), next: len(m.next), mig: m.mig}
+}
+
+// settle completes an incremental compaction in progress at once if it has
+// few entries left to copy (see All).
+func (m *ShrinkMap[K, V]) settle() {
+	if m.mig == nil {
+		return
+	}
+	if left := len(m.cur) - len(m.next); left >= DefaultMinIncremental || tableBytes(left, m.group) >= DefaultMinIncrementalBytes {
+		return
+	}
+	m.finishNow()
 }
 
 // Keys returns an iterator over the map's keys, with the guarantees of All.
@@ -93,16 +123,36 @@ func Collect[K comparable, V any](seq iter.Seq2[K, V], opts ...Option) *ShrinkMa
 	return m
 }
 
+// FromMap returns a new map, configured by opts, holding a copy of src's
+// entries in a table sized for them up front. Unlike WithCapacity, the
+// size is a hint, not a floor: the map may later compact below it. It
+// panics like New on invalid options. O(len(src)).
+func FromMap[K comparable, V any](src map[K]V, opts ...Option) *ShrinkMap[K, V] {
+	m := New[K, V](opts...)
+	if n := len(src); n > m.curSized {
+		m.cur = make(map[K]V, n)
+		m.curSized = n
+	}
+	for k, v := range src {
+		m.Set(k, v)
+	}
+	return m
+}
+
 // Clone returns a new map with m's configuration and a copy of its entries
 // (a shallow copy: values are assigned, not deep-copied), in a fresh table
-// sized for them; its Stats start anew. O(Len).
+// sized for them; its Stats start anew. Clone only reads m. O(Len).
 func (m *ShrinkMap[K, V]) Clone() *ShrinkMap[K, V] {
-	m.init()
-	c := &ShrinkMap[K, V]{cfg: m.cfg, group: m.group}
+	c := &ShrinkMap[K, V]{cfg: m.cfg}
+	c.init()
 	if n := len(m.cur); n > 0 {
-		c.cur = make(map[K]V, max(n, m.cfg.capacity))
-		c.curSized = max(n, m.cfg.capacity)
+		c.cur = make(map[K]V, max(n, c.cfg.capacity))
+		c.curSized = max(n, c.cfg.capacity)
 	}
-	c.Insert(m.All())
+	for k, v := range m.cur {
+		c.cur[k] = v
+	}
+	c.nans = append([]entry[K, V](nil), m.nans...)
+	c.hist.peak = c.Len()
 	return c
 }

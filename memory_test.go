@@ -166,14 +166,6 @@ func TestMemoryGivesTableBack(t *testing.T) {
 				require.True(t, m.Stats().Migrating, "Stats().Migrating before Clear")
 			},
 			(*shrinkmap.ShrinkMap[int, seedValue]).Clear},
-		{"Shrink after a default drain to 0", nil,
-			func(t *testing.T, m *shrinkmap.ShrinkMap[int, seedValue]) {
-				fillSeed(m)
-				for k := drainUntilMigrating(t, m, n); k < n; k++ {
-					m.Delete(k)
-				}
-			},
-			(*shrinkmap.ShrinkMap[int, seedValue]).Shrink},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

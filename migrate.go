@@ -28,6 +28,7 @@ type migration struct {
 	before    int64         // estimated table bytes when it started
 	nextSized int           // entries next's table was made or has grown for
 	busy      time.Duration // time spent in steps, if a hook wants it
+	reason    ShrinkReason  // why it started
 }
 
 // copyEntries returns a sequence that copies src's entries into dst,
@@ -61,23 +62,20 @@ const presizeBytes = 256 << 10
 // the WithCapacity floor if larger, but no larger than presizeBytes up
 // front: a larger one would be allocated and cleared inside one operation.
 // Past that it grows as entries arrive.
-func (m *ShrinkMap[K, V]) startMigration() {
+func (m *ShrinkMap[K, V]) startMigration(reason ShrinkReason) {
 	live := len(m.cur)
 	sized := max(m.cfg.capacity, min(live, entriesWithin(presizeBytes, m.group)))
-	mig := &migration{entries: live, before: m.tableBytes(), nextSized: sized}
+	mig := &migration{entries: live, before: m.tableBytes(), nextSized: sized, reason: reason}
 	m.next = make(map[K]V, sized)
 	mig.step, mig.stop = iter.Pull(copyEntries(m.cur, m.next, m.cfg.step))
 	mig.cleanup = runtime.AddCleanup(m, func(stop func()) { stop() }, mig.stop)
 	m.mig = mig
-	m.restart()
+	m.hist.compacted(m.Len())
 }
 
-// advance copies the next step of entries, unless an iteration is in
-// progress, and ends the migration once next holds every entry.
+// advance copies the next step of entries and ends the migration once
+// next holds every entry.
 func (m *ShrinkMap[K, V]) advance() {
-	if m.iterating > 0 {
-		return
-	}
 	if len(m.next) < len(m.cur) {
 		start := m.clock()
 		m.mig.step()
@@ -94,6 +92,7 @@ func (m *ShrinkMap[K, V]) finishMigration() {
 	m.stopMigration()
 	m.cur, m.next = m.next, nil
 	m.curSized = mig.nextSized
+	m.gen++
 	m.shrinks++
 	m.notify(ShrinkEvent{
 		Entries:     mig.entries,
@@ -101,7 +100,22 @@ func (m *ShrinkMap[K, V]) finishMigration() {
 		BytesAfter:  m.tableBytes(),
 		Duration:    mig.busy,
 		Incremental: true,
+		Reason:      mig.reason,
 	})
+}
+
+// finishNow copies every entry the migration in progress has yet to copy
+// and completes it.
+func (m *ShrinkMap[K, V]) finishNow() {
+	start := m.clock()
+	for len(m.next) < len(m.cur) {
+		if _, ok := m.mig.step(); !ok {
+			break
+		}
+	}
+	m.mig.busy += m.since(start)
+	m.grew()
+	m.finishMigration()
 }
 
 // stopMigration ends the coroutine, if any, leaving both tables as they are.
@@ -121,7 +135,7 @@ func (m *ShrinkMap[K, V]) deleteMigrating(k K) {
 	delete(m.cur, k)
 	delete(m.next, k)
 	if len(m.cur) < n {
-		m.deletes++
+		m.hist.deleted(m.Len())
 	}
 	m.advance()
 }

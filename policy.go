@@ -21,25 +21,83 @@ type Policy interface {
 	ShouldShrink(s Stats) bool
 }
 
-// DefaultMinTableBytes is the estimated table size below which the default
-// policy never compacts. A compaction costs more than its copy when the map
-// fills up again: the table given back must be regrown, and a small table,
-// which a warm native map refills in cache, regrows at up to several times
-// the cost of the refill (a 64k-entry map[int]int, 2.2 MB, at 1.6x; a
-// 256k-entry one, 8.9 MB, at 1.0x, on the machine of the README's tables).
-// 4 MiB, also the Go garbage collector's minimum heap goal, is where giving
-// the memory back starts to be worth that price for a map that spikes again.
-const DefaultMinTableBytes = 4 << 20
-
 // DefaultPolicy returns the policy of a map made without WithPolicy:
-// compact once Len falls below a quarter of Peak, if the table is estimated
-// at DefaultMinTableBytes or more.
+// AdaptivePolicy{Threshold: 0.25}.
 func DefaultPolicy() Policy {
-	return RatioPolicy{Threshold: 0.25, MinTableBytes: DefaultMinTableBytes}
+	return AdaptivePolicy{Threshold: 0.25}
+}
+
+// AdaptivePolicy compacts maps of every size once they stay drained, and
+// leaves alone the table of a map that refills right after each drain.
+//
+// It compacts once Len falls below Threshold times Peak, the first time a
+// map drains. If the map then grows back to half the Peak it compacted
+// from (Stats.Refills > 0), regrowing the table it gave back cost more than
+// keeping it, so the next compaction waits until the map stays drained:
+// Len below Threshold times Peak for at least max(Peak, MinDrainedDeletes)
+// deletes in a row (Stats.LowDeletes). A map that refills right after each drain makes
+// fewer deletes than that below the threshold, so after its first
+// compaction it is not compacted again while the bursts go on; a map that
+// keeps working at its drained level is. A compaction that is not undone
+// resets Refills, so a map that stops refilling compacts at once again.
+//
+// Under memory pressure (Stats.MemoryPressure: a Go memory limit is set and
+// the heap is within an eighth of it) it compacts every table that could
+// halve, whatever the history. Threshold must be in (0, 1); a compaction
+// then costs O(1/(1-Threshold)) amortized per Delete.
+type AdaptivePolicy struct {
+	Threshold float64
+}
+
+// MinDrainedDeletes is the fewest deletes in a row below its threshold
+// after which AdaptivePolicy compacts a map whose compactions were undone
+// by refills: a map that swings between a few entries and none would
+// otherwise drop and remake its small table every few operations.
+const MinDrainedDeletes = 1024
+
+// ShouldShrink reports whether s.MemoryPressure is set, or s.Len <
+// p.Threshold*s.Peak and either s.Refills == 0 or s.LowDeletes >=
+// max(s.Peak, MinDrainedDeletes).
+func (p AdaptivePolicy) ShouldShrink(s Stats) bool {
+	if s.MemoryPressure {
+		return true
+	}
+	if float64(s.Len) >= p.Threshold*float64(s.Peak) {
+		return false
+	}
+	return s.Refills == 0 || s.LowDeletes >= max(s.Peak, MinDrainedDeletes)
+}
+
+func (p AdaptivePolicy) shrinkBelow(s Stats) int {
+	if s.MemoryPressure {
+		return math.MaxInt
+	}
+	return int(math.Ceil(p.Threshold * float64(s.Peak)))
+}
+
+func (p AdaptivePolicy) reason(s Stats) ShrinkReason {
+	switch {
+	case float64(s.Len) >= p.Threshold*float64(s.Peak):
+		return ReasonMemoryPressure
+	case s.Refills > 0:
+		return ReasonDrained
+	}
+	return ReasonRatio
+}
+
+// Validate reports whether p's setting is in range, naming the field, its
+// value and the allowed range if not.
+func (p AdaptivePolicy) Validate() error {
+	if !(p.Threshold > 0 && p.Threshold < 1) {
+		return fmt.Errorf("shrinkmap: AdaptivePolicy.Threshold = %v; want a value in (0, 1)", p.Threshold)
+	}
+	return nil
 }
 
 // RatioPolicy compacts when Len falls below Threshold times Peak, once the
-// table's estimated size (Stats.TableBytes) is at least MinTableBytes.
+// table's estimated size (Stats.TableBytes) is at least MinTableBytes,
+// whatever the map's history: the default policy of earlier versions was
+// RatioPolicy{Threshold: 0.25, MinTableBytes: 4 << 20}.
 // Threshold must be in (0, 1) and MinTableBytes >= 0. A compaction then
 // costs O(1/(1-Threshold)) amortized per Delete.
 type RatioPolicy struct {
@@ -53,14 +111,16 @@ func (p RatioPolicy) ShouldShrink(s Stats) bool {
 	return s.TableBytes >= p.MinTableBytes && float64(s.Len) < p.Threshold*float64(s.Peak)
 }
 
-// shrinkBelow returns ceil(p.Threshold*peak): no Len at or above it is under
-// p.Threshold*peak; 0 if the table is under p.MinTableBytes.
-func (p RatioPolicy) shrinkBelow(peak int, tableBytes int64) int {
-	if tableBytes < p.MinTableBytes {
+// shrinkBelow returns ceil(p.Threshold*s.Peak): no Len at or above it is
+// under p.Threshold*s.Peak; 0 if the table is under p.MinTableBytes.
+func (p RatioPolicy) shrinkBelow(s Stats) int {
+	if s.TableBytes < p.MinTableBytes {
 		return 0
 	}
-	return int(math.Ceil(p.Threshold * float64(peak)))
+	return int(math.Ceil(p.Threshold * float64(s.Peak)))
 }
+
+func (RatioPolicy) reason(Stats) ShrinkReason { return ReasonRatio }
 
 // Validate reports whether p's settings are in range, naming the field, its
 // value and the allowed range if not.
@@ -102,22 +162,31 @@ type neverPolicy struct{}
 
 func (neverPolicy) ShouldShrink(Stats) bool { return false }
 
-func (neverPolicy) shrinkBelow(int, int64) int { return 0 }
+func (neverPolicy) shrinkBelow(Stats) int { return 0 }
 
-// A lenBound is a policy that can tell from a map's Peak and TableBytes
-// alone the Len at and above which it does not compact, so that the map
-// need not ask it on every Delete.
+// A lenBound is a policy that can tell from a map's Peak, TableBytes and
+// MemoryPressure alone the Len at and above which it does not compact, so
+// that the map need not ask it on every Delete.
 type lenBound interface {
-	shrinkBelow(peak int, tableBytes int64) int
+	shrinkBelow(s Stats) int
 }
 
 // shrinkBelow returns the Len at and above which p does not compact a map
-// with the given peak and table size: math.MaxInt if p cannot tell.
-func shrinkBelow(p Policy, peak int, tableBytes int64) int {
+// with the Peak, TableBytes and MemoryPressure of s: math.MaxInt if p
+// cannot tell.
+func shrinkBelow(p Policy, s Stats) int {
 	if b, ok := p.(lenBound); ok {
-		return b.shrinkBelow(peak, tableBytes)
+		return b.shrinkBelow(s)
 	}
 	return math.MaxInt
+}
+
+// reasonOf returns why p said yes to compacting a map with Stats s.
+func reasonOf(p Policy, s Stats) ShrinkReason {
+	if r, ok := p.(interface{ reason(Stats) ShrinkReason }); ok {
+		return r.reason(s)
+	}
+	return ReasonPolicy
 }
 
 // PolicyFunc adapts a function to a Policy, for custom rules.

@@ -10,11 +10,13 @@ import (
 
 // TestShrinkBelowNeverHidesAYes checks the bound by which the map skips
 // asking a built-in policy: every Len at which the policy would compact
-// must lie below it, and, for RatioPolicy, the Len just below it must be
-// one at which the policy compacts (the bound is tight).
+// must lie below it, whatever the history fields say, and the Len just
+// below it must be one at which the policy compacts with no history (the
+// bound is tight).
 func TestShrinkBelowNeverHidesAYes(t *testing.T) {
 	policies := []Policy{
 		DefaultPolicy(),
+		AdaptivePolicy{Threshold: 0.6},
 		RatioPolicy{Threshold: 0.5},
 		RatioPolicy{Threshold: 1.0 / 3, MinTableBytes: 4096},
 		RatioPolicy{Threshold: 0.999},
@@ -26,22 +28,25 @@ func TestShrinkBelowNeverHidesAYes(t *testing.T) {
 		for range 20_000 {
 			peak := r.IntN(1 << r.IntN(31))
 			table := int64(r.IntN(1 << 24))
-			below := shrinkBelow(p, peak, table)
+			pressure := r.IntN(4) == 0
+			below := shrinkBelow(p, Stats{Peak: peak, TableBytes: table, MemoryPressure: pressure})
 			for _, n := range []int{0, 1, below - 1, below, below + 1, r.IntN(peak + 1)} {
 				if n < 0 || n > peak {
 					continue
 				}
-				s := Stats{Len: n, Peak: peak, TableBytes: table}
+				// The history fields do not enter the bound: any values.
+				s := Stats{Len: n, Peak: peak, TableBytes: table, MemoryPressure: pressure,
+					Refills: r.IntN(3), LowDeletes: r.IntN(2 * (peak + 1))}
 				if p.ShouldShrink(s) {
 					require.Less(t, n, below, "%#v.ShouldShrink(%+v) is true at or above shrinkBelow = %d", p, s, below)
 				}
 			}
-			if ratio, ok := p.(RatioPolicy); ok && below > 0 {
-				s := Stats{Len: below - 1, Peak: peak, TableBytes: table}
-				require.True(t, ratio.ShouldShrink(s), "%#v.ShouldShrink(%+v) is false just below shrinkBelow = %d", p, s, below)
+			if _, ok := p.(neverPolicy); !ok && below > 0 && below < math.MaxInt {
+				s := Stats{Len: below - 1, Peak: peak, TableBytes: table, MemoryPressure: pressure}
+				require.True(t, p.ShouldShrink(s), "%#v.ShouldShrink(%+v) is false just below shrinkBelow = %d", p, s, below)
 			}
 		}
 	}
-	require.Equal(t, math.MaxInt, shrinkBelow(PolicyFunc(func(Stats) bool { return true }), 10, 1<<30),
+	require.Equal(t, math.MaxInt, shrinkBelow(PolicyFunc(func(Stats) bool { return true }), Stats{Peak: 10, TableBytes: 1 << 30}),
 		"a policy without a bound must be asked at every Len")
 }

@@ -27,9 +27,19 @@ func TestPolicyShouldShrink(t *testing.T) {
 		{"ratio: table under MinTableBytes", ratio, shrinkmap.Stats{Len: 1, Peak: 100, TableBytes: 999}, false},
 		{"ratio: MinTableBytes 0", shrinkmap.RatioPolicy{Threshold: 0.5}, shrinkmap.Stats{Len: 1, Peak: 3}, true},
 		{"ratio: huge peak", shrinkmap.RatioPolicy{Threshold: 0.5}, shrinkmap.Stats{Len: math.MaxInt / 2, Peak: math.MaxInt}, false},
-		{"default: below a quarter of a large table", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 10, Peak: 100, TableBytes: shrinkmap.DefaultMinTableBytes}, true},
-		{"default: below a quarter of a small table", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 10, Peak: 100, TableBytes: shrinkmap.DefaultMinTableBytes - 1}, false},
+		{"default: below a quarter of a large table", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 10, Peak: 100, TableBytes: 1 << 30}, true},
+		{"default: below a quarter of a small table", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 1, Peak: 5, TableBytes: 100}, true},
 		{"default: above a quarter", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 30, Peak: 100, TableBytes: 1 << 30}, false},
+		{"default: at a quarter", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 25, Peak: 100}, false},
+		{"default: refilled, drained briefly", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 0, Peak: 2000, Refills: 1, LowDeletes: 1999}, false},
+		{"default: refilled, small, stayed drained briefly", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 0, Peak: 1, Refills: 1, LowDeletes: 1023}, false},
+		{"default: refilled, small, stayed drained", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 0, Peak: 1, Refills: 1, LowDeletes: 1024}, true},
+		{"default: refilled, stayed drained", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 0, Peak: 2000, Refills: 1, LowDeletes: 2000}, true},
+		{"default: refilled twice, stayed drained", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 10, Peak: 100, Refills: 2, LowDeletes: 5000}, true},
+		{"default: memory pressure above a quarter", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 55, Peak: 100, Refills: 3, MemoryPressure: true}, true},
+		{"adaptive: threshold 0.5", shrinkmap.AdaptivePolicy{Threshold: 0.5}, shrinkmap.Stats{Len: 49, Peak: 100}, true},
+		{"ratio: ignores memory pressure", ratio, shrinkmap.Stats{Len: 55, Peak: 100, TableBytes: 5000, MemoryPressure: true}, false},
+		{"ratio: ignores refills", ratio, shrinkmap.Stats{Len: 1, Peak: 100, TableBytes: 5000, Refills: 5}, true},
 		{"wasted: over", shrinkmap.WastedBytesPolicy{MaxWastedBytes: 100}, shrinkmap.Stats{WastedBytes: 101}, true},
 		{"wasted: at", shrinkmap.WastedBytesPolicy{MaxWastedBytes: 100}, shrinkmap.Stats{WastedBytes: 100}, false},
 		{"wasted: under", shrinkmap.WastedBytesPolicy{MaxWastedBytes: 100}, shrinkmap.Stats{WastedBytes: 0, Len: 1, Peak: 1000}, false},
@@ -51,7 +61,8 @@ func TestPolicyShouldShrink(t *testing.T) {
 func TestPolicyFuncPassesStats(t *testing.T) {
 	var got shrinkmap.Stats
 	p := shrinkmap.PolicyFunc(func(s shrinkmap.Stats) bool { got = s; return true })
-	want := shrinkmap.Stats{Len: 1, Peak: 2, Shrinks: 3, TableBytes: 4, WastedBytes: 5, Migrating: true, MigrationLeft: 6}
+	want := shrinkmap.Stats{Len: 1, Peak: 2, Shrinks: 3, TableBytes: 4, WastedBytes: 5, Migrating: true, MigrationLeft: 6,
+		LowDeletes: 7, Refills: 8, MemoryPressure: true}
 	require.True(t, p.ShouldShrink(want), "PolicyFunc.ShouldShrink: want the function's answer")
 	require.Equal(t, want, got, "Stats the function received")
 }
@@ -72,6 +83,9 @@ func TestPolicyValidate(t *testing.T) {
 		{"ratio: NaN threshold", shrinkmap.RatioPolicy{Threshold: math.NaN()}, []string{"RatioPolicy.Threshold = NaN;", "(0, 1)"}},
 		{"ratio: -Inf threshold", shrinkmap.RatioPolicy{Threshold: math.Inf(-1)}, []string{"RatioPolicy.Threshold = -Inf;", "(0, 1)"}},
 		{"ratio: negative floor", shrinkmap.RatioPolicy{Threshold: 0.5, MinTableBytes: -1}, []string{"RatioPolicy.MinTableBytes = -1;", ">= 0"}},
+		{"adaptive: zero threshold", shrinkmap.AdaptivePolicy{}, []string{"AdaptivePolicy.Threshold = 0;", "(0, 1)"}},
+		{"adaptive: NaN threshold", shrinkmap.AdaptivePolicy{Threshold: math.NaN()}, []string{"AdaptivePolicy.Threshold = NaN;", "(0, 1)"}},
+		{"adaptive: threshold 0.9", shrinkmap.AdaptivePolicy{Threshold: 0.9}, nil},
 		{"wasted: zero", shrinkmap.WastedBytesPolicy{}, nil},
 		{"wasted: large", shrinkmap.WastedBytesPolicy{MaxWastedBytes: math.MaxInt64}, nil},
 		{"wasted: negative", shrinkmap.WastedBytesPolicy{MaxWastedBytes: -1}, []string{"WastedBytesPolicy.MaxWastedBytes = -1;", ">= 0"}},
@@ -96,8 +110,7 @@ func TestPolicyValidate(t *testing.T) {
 }
 
 func TestDefaultPolicy(t *testing.T) {
-	require.Equal(t, shrinkmap.RatioPolicy{Threshold: 0.25, MinTableBytes: shrinkmap.DefaultMinTableBytes}, shrinkmap.DefaultPolicy(), "DefaultPolicy()")
-	require.Equal(t, 4<<20, shrinkmap.DefaultMinTableBytes, "DefaultMinTableBytes")
+	require.Equal(t, shrinkmap.AdaptivePolicy{Threshold: 0.25}, shrinkmap.DefaultPolicy(), "DefaultPolicy()")
 }
 
 // drainEvents fills a stop-the-world map made with opts with n entries,
@@ -129,9 +142,10 @@ func TestPolicyDrivesCompaction(t *testing.T) {
 		{"ratio 0.5 with MinTableBytes of the full table", shrinkmap.RatioPolicy{Threshold: 0.5, MinTableBytes: tableFor(1000)}, 1000, []int{499}},
 		{"ratio 0.5 with MinTableBytes over the full table", shrinkmap.RatioPolicy{Threshold: 0.5, MinTableBytes: tableFor(1000) + 1}, 1000, nil},
 		{"ratio 0.1", shrinkmap.RatioPolicy{Threshold: 0.1}, 1000, []int{99, 9, 0}},
-		{"default, small table", shrinkmap.DefaultPolicy(), 1000, nil},
-		{"default, 2.2 MB table", shrinkmap.DefaultPolicy(), 1 << 16, nil},
-		{"default, 4.5 MB table", shrinkmap.DefaultPolicy(), 120_000, []int{29_999}},
+		// The default compacts a map's first drain at every size.
+		{"default, small table", shrinkmap.DefaultPolicy(), 1000, []int{249, 62, 15, 3, 0}},
+		{"default, 2.2 MB table", shrinkmap.DefaultPolicy(), 1 << 16, []int{16383, 4095, 1023, 255, 63, 15, 3, 0}},
+		{"default, 4.5 MB table", shrinkmap.DefaultPolicy(), 120_000, []int{29_999, 7499, 1874, 468, 116, 28, 6, 0}},
 		{"never", shrinkmap.Never(), migrationFill, nil},
 		// 1000 entries take 2048 slots (34816 bytes); from 896 down they
 		// fit 1024 (17408), and the policy is first asked at 889, after
@@ -176,21 +190,20 @@ func TestPolicyConsultation(t *testing.T) {
 	}
 	require.NotEmpty(t, seen, "policy calls while draining half of %d entries", migrationFill)
 
-	// During an iteration: deletes do not ask the policy.
+	// During an iteration: deletes ask the policy as outside one, and a
+	// yes starts the compaction inside the loop body.
 	n := len(seen)
 	answer = true
 	for k := range m.Keys() {
 		m.Delete(k)
 		delete(want, k)
-		if len(seen) != n {
-			require.Len(t, seen, n, "policy calls during an iteration, after Delete(%d)", k)
-		}
-		if len(want) < migrationFill/4 {
+		if len(seen) > n {
+			require.Equal(t, m.Len(), seen[n].Len, "Stats.Len passed to the policy after Delete(%d) in a loop body", k)
+			require.True(t, m.Stats().Migrating, "Stats().Migrating after the policy said yes in a loop body")
 			break
 		}
 	}
-	require.True(t, m.Stats().Migrating, "Stats().Migrating after the iteration; want the held-back compaction to start when it ends")
-	require.Len(t, seen, n+1, "policy calls when the iteration ends")
+	require.Len(t, seen, n+1, "policy calls in the loop body")
 
 	// During a migration: deletes do not ask the policy.
 	for k := range want {

@@ -37,12 +37,11 @@ type ShrinkMap[K comparable, V any] struct {
 	sizing      sizing
 	sizingValid bool
 	ask         askCache // the Len under which the policy is worth asking
-	peak        int      // largest Len since the last compaction
-	deletes     int      // deletes since the last compaction
+	hist        history  // peak, deletes and refills, for the policy
+	pressure    bool     // memory pressure at the last sample
+	sampleIn    int      // deletes until the next sample of memory pressure
 	shrinks     int      // compactions completed
-	gen         int      // bumped when Shrink or Clear replaces cur, for iterators
-	iterating   int      // iterations in progress: compaction waits for them
-	pending     bool     // a Delete during iteration left the policy unasked
+	gen         int      // bumped whenever cur is replaced, for iterators
 }
 
 type entry[K comparable, V any] struct {
@@ -61,6 +60,21 @@ func (*noCopy) Unlock() {}
 func New[K comparable, V any](opts ...Option) *ShrinkMap[K, V] {
 	m := new(ShrinkMap[K, V])
 	m.configure(newMapConfig(opts))
+	return m
+}
+
+// Init empties m and configures it by opts, in place, as if it had just
+// been made by New(opts...), and returns m; like container/list's Init, it
+// makes a ShrinkMap held by value (a struct field) configurable. Its Stats
+// start anew. It panics like New on invalid options, leaving m unchanged.
+// Iterations in progress yield nothing more. O(1), plus the cost of stopping
+// a migration in progress.
+func (m *ShrinkMap[K, V]) Init(opts ...Option) *ShrinkMap[K, V] {
+	cfg := newMapConfig(opts)
+	m.stopMigration()
+	gen := m.gen + 1
+	*m = ShrinkMap[K, V]{gen: gen}
+	m.configure(cfg)
 	return m
 }
 
@@ -146,9 +160,7 @@ func (m *ShrinkMap[K, V]) grew() {
 	if m.mig != nil {
 		m.mig.nextSized = max(m.mig.nextSized, len(m.next))
 	}
-	if n := m.Len(); n > m.peak {
-		m.peak = n
-	}
+	m.hist.grew(m.Len())
 }
 
 // Delete removes k, if present, and compacts the map if its policy says so.
@@ -162,7 +174,7 @@ func (m *ShrinkMap[K, V]) Delete(k K) {
 	n := len(m.cur)
 	delete(m.cur, k)
 	if len(m.cur) < n {
-		m.deletes++
+		m.hist.deleted(m.Len())
 		m.maybeShrink()
 	}
 }
@@ -179,22 +191,9 @@ func (m *ShrinkMap[K, V]) Len() int {
 func (m *ShrinkMap[K, V]) Clear() {
 	m.stopMigration()
 	m.cur, m.next, m.nans = nil, nil, nil
-	m.reset(0)
+	m.curSized = 0
+	m.hist.cleared()
 	m.gen++
-}
-
-// reset starts a new history after a compaction or Clear: cur's table is
-// sized for sized entries.
-func (m *ShrinkMap[K, V]) reset(sized int) {
-	m.curSized = sized
-	m.restart()
-}
-
-// restart starts a new history: Peak is the live count, and no deletes
-// have been seen since.
-func (m *ShrinkMap[K, V]) restart() {
-	m.peak = m.Len()
-	m.deletes = 0
 }
 
 // Shrink compacts the map now: it finishes or abandons any incremental
@@ -206,26 +205,34 @@ func (m *ShrinkMap[K, V]) restart() {
 func (m *ShrinkMap[K, V]) Shrink() {
 	m.init()
 	m.grew()
-	m.compactNow(0, true)
+	m.compactNow(0, ReasonManual)
 }
 
-// Stats returns a snapshot of the map's occupancy and history.
+// Stats returns a snapshot of the map's occupancy and history. It writes
+// nothing to the map, so it may run alongside other readers.
 func (m *ShrinkMap[K, V]) Stats() Stats {
-	m.init()
-	m.grew()
-	return m.stats(m.tableBytes(), tableBytes(len(m.cur), m.group))
+	group := m.group
+	if group == 0 {
+		group = groupBytes[K, V]()
+	}
+	table := tableBytes(max(m.curSized, len(m.cur)), group)
+	if m.mig != nil {
+		table += tableBytes(max(m.mig.nextSized, len(m.next)), group)
+	}
+	return m.stats(table, tableBytes(len(m.cur), group))
 }
 
-// stats returns the Stats of a map whose tables take table bytes, of which a
-// fresh table for the live entries would take fresh.
+// stats returns the Stats of a map whose tables take table bytes, of which
+// a fresh table for the live entries would take fresh.
 func (m *ShrinkMap[K, V]) stats(table, fresh int64) Stats {
 	s := Stats{
-		Len:         m.Len(),
-		Peak:        m.peak,
-		Shrinks:     m.shrinks,
-		TableBytes:  table,
-		WastedBytes: max(0, table-fresh),
+		Len:            m.Len(),
+		Shrinks:        m.shrinks,
+		TableBytes:     table,
+		WastedBytes:    max(0, table-fresh),
+		MemoryPressure: m.pressure,
 	}
+	m.hist.fill(&s)
 	if m.mig != nil {
 		s.Migrating = true
 		s.MigrationLeft = len(m.cur) - len(m.next)
@@ -245,22 +252,33 @@ func (m *ShrinkMap[K, V]) tableBytes() int64 {
 // table, enough deletes have paid for it and the policy agrees. It runs on
 // every Delete, so it asks the policy only when the policy could say yes.
 func (m *ShrinkMap[K, V]) maybeShrink() {
-	if m.iterating > 0 {
-		m.pending = true
-		return
-	}
 	live := len(m.cur)
-	if m.mig != nil || m.deletes < live/8 || live > m.sized().shrinkable || m.Len() >= m.askBelow() {
+	if m.mig != nil || live > m.sized().shrinkable {
 		return
 	}
-	if !m.cfg.policy.ShouldShrink(m.stats(m.tableBytes(), tableBytes(live, m.group))) {
+	m.samplePressure()
+	if m.hist.deletes < live/8 || m.Len() >= m.askBelow() {
 		return
 	}
+	s := m.stats(m.tableBytes(), tableBytes(live, m.group))
+	if !m.cfg.policy.ShouldShrink(s) {
+		return
+	}
+	reason := reasonOf(m.cfg.policy, s)
 	if m.incremental(live) {
-		m.startMigration()
+		m.startMigration(reason)
 		return
 	}
-	m.compactNow(m.cfg.capacity, false)
+	m.compactNow(m.cfg.capacity, reason)
+}
+
+// samplePressure samples memory pressure every pressureSampleEvery calls,
+// the first time at once.
+func (m *ShrinkMap[K, V]) samplePressure() {
+	if m.sampleIn--; m.sampleIn < 0 {
+		m.pressure = memoryPressure()
+		m.sampleIn = pressureSampleEvery - 1
+	}
 }
 
 // incremental reports whether a compaction of live entries moves them in
@@ -273,24 +291,26 @@ func (m *ShrinkMap[K, V]) incremental(live int) bool {
 // compact, for the Peak and table size it was computed for.
 type askCache struct {
 	peak, sized, below int
-	valid              bool
+	pressure, valid    bool
 }
 
 // askBelow returns the Len at and above which the policy need not be asked,
 // computing it when Peak or cur's table has changed since the last call.
 func (m *ShrinkMap[K, V]) askBelow() int {
-	if a := m.ask; a.valid && a.peak == m.peak && a.sized == m.curSized {
+	peak := m.hist.peak
+	if a := m.ask; a.valid && a.peak == peak && a.sized == m.curSized && a.pressure == m.pressure {
 		return a.below
 	}
-	below := shrinkBelow(m.cfg.policy, m.peak, m.sized().bytes)
-	m.ask = askCache{peak: m.peak, sized: m.curSized, below: below, valid: true}
+	s := Stats{Peak: peak, TableBytes: m.sized().bytes, MemoryPressure: m.pressure}
+	below := shrinkBelow(m.cfg.policy, s)
+	m.ask = askCache{peak: peak, sized: m.curSized, below: below, pressure: m.pressure, valid: true}
 	return below
 }
 
 // compactNow copies the live entries into a fresh table sized for
 // max(Len, floor) entries and drops the old ones, without modifying them:
 // an iteration in progress may still be reading them.
-func (m *ShrinkMap[K, V]) compactNow(floor int, manual bool) {
+func (m *ShrinkMap[K, V]) compactNow(floor int, reason ShrinkReason) {
 	start := m.clock()
 	before := m.tableBytes()
 	m.stopMigration()
@@ -304,7 +324,8 @@ func (m *ShrinkMap[K, V]) compactNow(floor int, manual bool) {
 		}
 	}
 	m.cur, m.next = fresh, nil
-	m.reset(sized)
+	m.curSized = sized
+	m.hist.compacted(live + len(m.nans))
 	m.gen++
 	m.shrinks++
 	m.notify(ShrinkEvent{
@@ -312,7 +333,8 @@ func (m *ShrinkMap[K, V]) compactNow(floor int, manual bool) {
 		BytesBefore: before,
 		BytesAfter:  m.tableBytes(),
 		Duration:    m.since(start),
-		Manual:      manual,
+		Manual:      reason == ReasonManual,
+		Reason:      reason,
 	})
 }
 

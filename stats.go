@@ -2,6 +2,7 @@ package shrinkmap
 
 import (
 	"math/bits"
+	"strconv"
 	"time"
 	"unsafe"
 )
@@ -32,6 +33,48 @@ type Stats struct {
 	// MigrationLeft is the number of entries an incremental compaction has
 	// yet to copy into the fresh table while Migrating; 0 otherwise.
 	MigrationLeft int
+	// LowDeletes counts the deletes in a row, since the last compaction,
+	// that left Len under a quarter of Peak: how long the map has stayed
+	// drained. A delete that leaves Len at or above a quarter of Peak
+	// resets it.
+	LowDeletes int
+	// Refills counts the map's latest compactions in a row that were
+	// undone: after each, Len grew back to at least half the Peak it
+	// compacted from, and past twice the entries it kept. A compaction that
+	// is not undone resets it.
+	Refills int
+	// MemoryPressure reports whether, when the map last sampled it, a Go
+	// memory limit was set and the memory counted against it was within an
+	// eighth of it. A map samples it every 256 deletes while a smaller
+	// table would hold its entries.
+	MemoryPressure bool
+}
+
+// ShrinkReason says why a compaction ran.
+type ShrinkReason int
+
+const (
+	// ReasonManual: Shrink was called.
+	ReasonManual ShrinkReason = iota
+	// ReasonRatio: Len fell below the policy's share of Peak.
+	ReasonRatio
+	// ReasonDrained: the map stayed drained (see AdaptivePolicy) after
+	// earlier compactions had been undone by refills.
+	ReasonDrained
+	// ReasonMemoryPressure: the heap was near the Go memory limit and the
+	// table could halve.
+	ReasonMemoryPressure
+	// ReasonPolicy: a custom policy said so.
+	ReasonPolicy
+)
+
+// String returns the reason's name, as "ratio" or "memory-pressure".
+func (r ShrinkReason) String() string {
+	names := [...]string{"manual", "ratio", "drained", "memory-pressure", "policy"}
+	if r < 0 || int(r) >= len(names) {
+		return "ShrinkReason(" + strconv.Itoa(int(r)) + ")"
+	}
+	return names[r]
 }
 
 // ShrinkEvent describes one completed compaction, as passed to the hook set
@@ -49,6 +92,8 @@ type ShrinkEvent struct {
 	Manual bool
 	// Incremental reports whether the entries moved in bounded steps.
 	Incremental bool
+	// Reason says why the compaction ran.
+	Reason ShrinkReason
 }
 
 const (

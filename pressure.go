@@ -1,0 +1,35 @@
+package shrinkmap
+
+import (
+	"math"
+	"runtime/debug"
+	"runtime/metrics"
+)
+
+// pressureSampleEvery is how many deletes a map lets pass, while a smaller
+// table would hold its entries, between two samples of memory pressure. A
+// sample costs about a microsecond; once per 256 deletes it adds a few
+// nanoseconds to each.
+const pressureSampleEvery = 256
+
+// pressureMargin sets how near the memory limit the heap must be to count
+// as pressure: within limit/pressureMargin of it.
+const pressureMargin = 8
+
+// memoryPressure reports whether a Go memory limit is set (GOMEMLIMIT or
+// debug.SetMemoryLimit) and the memory the runtime counts against it is
+// within an eighth of it. It reads the limit and runtime/metrics; it takes
+// no stop-the-world pause.
+func memoryPressure() bool {
+	limit := debug.SetMemoryLimit(-1)
+	if limit <= 0 || limit == math.MaxInt64 {
+		return false
+	}
+	samples := [...]metrics.Sample{
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+	}
+	metrics.Read(samples[:])
+	used := samples[0].Value.Uint64() - samples[1].Value.Uint64()
+	return used >= uint64(limit-limit/pressureMargin)
+}
