@@ -129,7 +129,8 @@ func TestExpiryLoopGivesMemoryBack(t *testing.T) {
 				s := m.Stats()
 				require.Equal(t, left, s.Len, "Len after the loop")
 				require.False(t, s.Migrating, "Stats() after the loop = %+v; want no compaction left in progress", s)
-				require.LessOrEqual(t, s.TableBytes, 4*tableBytesOf(left), "Stats() after the loop = %+v; want the table given back", s)
+				// An emptied map keeps at most one group (see AdaptivePolicy).
+				require.LessOrEqual(t, s.TableBytes, max(4*tableBytesOf(left), tableBytesOf(1)), "Stats() after the loop = %+v; want the table given back", s)
 				kept := settledHeap() - base
 				fresh := freshHeap(0, left)
 				t.Logf("n=%d, left %d: heap kept %.2f MB, a fresh map %.2f MB", n, left, mb(kept), mb(fresh))

@@ -27,7 +27,7 @@ func Example() {
 	fmt.Printf("drained: %d sessions, %d KiB table, %d compactions\n", s.Len, s.TableBytes>>10, s.Shrinks)
 	// Output:
 	// peak: 100000 sessions, 18 MiB table
-	// drained: 1000 sessions, 288 KiB table, 3 compactions
+	// drained: 1000 sessions, 288 KiB table, 5 compactions
 }
 
 func ExampleNew() {
@@ -80,8 +80,8 @@ func ExampleShrinkMap_Stats() {
 	fmt.Printf("Len %d, Peak %d, Shrinks %d\n", s.Len, s.Peak, s.Shrinks)
 	fmt.Printf("TableBytes %d, WastedBytes %d\n", s.TableBytes, s.WastedBytes)
 	// Output:
-	// Len 100, Peak 249, Shrinks 1
-	// TableBytes 8704, WastedBytes 6528
+	// Len 100, Peak 112, Shrinks 3
+	// TableBytes 2176, WastedBytes 0
 }
 
 func ExampleShrinkMap_Keys() {
@@ -142,18 +142,21 @@ func ExampleWithShrinkHook() {
 		m.Set(i, i)
 	}
 	// Below a quarter of the peak the default policy starts an incremental
-	// compaction; the Deletes that follow complete it. Smaller ones copy at
-	// once.
+	// compaction, which the Deletes that follow complete; as the drain goes
+	// on, it compacts each time the table could halve. Small compactions
+	// copy at once.
 	for i := range int64(199_000) {
 		m.Delete(i)
 	}
-	m.Set(-1, -1)
 	m.Shrink()
 	// Output:
 	// 49999 entries: 4456448 -> 1114112 bytes, ratio, incremental true
-	// 12499 entries: 1114112 -> 278528 bytes, ratio, incremental true
-	// 3124 entries: 278528 -> 69632 bytes, ratio, incremental false
-	// 1001 entries: 69632 -> 34816 bytes, manual, incremental false
+	// 28672 entries: 1114112 -> 557056 bytes, ratio, incremental true
+	// 14336 entries: 557056 -> 278528 bytes, ratio, incremental true
+	// 7168 entries: 278528 -> 139264 bytes, ratio, incremental false
+	// 3584 entries: 139264 -> 69632 bytes, ratio, incremental false
+	// 1792 entries: 69632 -> 34816 bytes, ratio, incremental false
+	// 1000 entries: 34816 -> 34816 bytes, manual, incremental false
 }
 
 // A map that refills right after each drain keeps its table after the
@@ -183,6 +186,6 @@ func ExampleAdaptivePolicy() {
 	s = m.Stats()
 	fmt.Printf("stayed drained: Shrinks %d, TableBytes %d\n", s.Shrinks, s.TableBytes)
 	// Output:
-	// after 5 bursts: Shrinks 7, Refills 1, TableBytes 278528
-	// stayed drained: Shrinks 8, TableBytes 136
+	// after 5 bursts: Shrinks 10, Refills 1, TableBytes 278528
+	// stayed drained: Shrinks 11, TableBytes 136
 }

@@ -1,14 +1,20 @@
 package shrinkmap
 
 // history is what a map remembers of its recent past for its policy: the
-// peak since the last compaction, the deletes since then, the deletes made
-// while drained, and whether its compactions were undone by refills. Its
-// fields feed Stats.
+// peak since the last compaction, the peak a drain in progress started
+// from, the deletes since the last compaction and those made while
+// drained, and whether its compactions were undone by refills. Its fields
+// feed Stats.
 type history struct {
 	peak       int // largest Len since the last compaction
 	deletes    int // deletes since the last compaction
-	lowDeletes int // deletes in a row that left Len under a quarter of peak
+	lowDeletes int // deletes in a row since the last compaction that left Len drained
 	refills    int // consecutive compactions undone by a refill
+	// drainedFrom is the peak that a drain in progress started from: set
+	// by a compaction that leaves Len under a quarter of it, kept through
+	// the compactions of the same drain; 0 once Len is back at a quarter
+	// of it, or if the map is not drained.
+	drainedFrom int
 	// refillAt is the Len at which the last compaction counts as undone:
 	// half the peak it compacted from, and more than twice the entries it
 	// left (so that its table had to grow back); 0 once counted, or if
@@ -16,20 +22,31 @@ type history struct {
 	refillAt int
 }
 
+// ref returns the peak that Len is measured against: the peak since the
+// last compaction, or the one a drain in progress started from.
+func (h *history) ref() int { return max(h.peak, h.drainedFrom) }
+
 // grew records that the map holds n entries and may have grown since the
-// last call: n raises the peak, and reaching refillAt counts a refill.
+// last call: n raises the peak, ends a drain once back at a quarter of
+// the peak it started from, and reaching refillAt counts a refill.
 func (h *history) grew(n int) {
 	h.peak = max(h.peak, n)
+	if h.drainedFrom > 0 && !drained(n, h.drainedFrom) {
+		h.drainedFrom = 0
+	}
 	if h.refillAt > 0 && n >= h.refillAt {
 		h.refills++
 		h.refillAt = 0
+	}
+	if !drained(n, h.ref()) {
+		h.lowDeletes = 0
 	}
 }
 
 // deleted records a delete that left n entries.
 func (h *history) deleted(n int) {
 	h.deletes++
-	if drained(n, h.peak) {
+	if drained(n, h.ref()) {
 		h.lowDeletes++
 	} else {
 		h.lowDeletes = 0
@@ -40,14 +57,20 @@ func (h *history) deleted(n int) {
 func drained(n, peak int) bool { return 4*n < peak }
 
 // compacted starts a new history after a compaction that left n entries.
-// The refills count goes on only while every compaction is undone.
+// The refills count goes on only while every compaction is undone; a
+// compaction that leaves the map drained keeps the peak its drain started
+// from.
 func (h *history) compacted(n int) {
 	if h.refillAt > 0 {
 		h.refills = 0 // the previous compaction was not undone
 	}
-	h.refillAt = 0
-	if h.peak > 0 {
-		h.refillAt = max((h.peak+1)/2, 2*n+1)
+	ref := h.ref()
+	h.refillAt, h.drainedFrom = 0, 0
+	if ref > 0 {
+		h.refillAt = max((ref+1)/2, 2*n+1)
+	}
+	if drained(n, ref) {
+		h.drainedFrom = ref
 	}
 	h.peak, h.deletes, h.lowDeletes = n, 0, 0
 }
@@ -62,5 +85,5 @@ func (h *history) cleared() {
 func (h history) fill(s *Stats) {
 	peek := h
 	peek.grew(s.Len)
-	s.Peak, s.LowDeletes, s.Refills = peek.peak, peek.lowDeletes, peek.refills
+	s.Peak, s.DrainedFrom, s.LowDeletes, s.Refills = peek.peak, peek.drainedFrom, peek.lowDeletes, peek.refills
 }

@@ -63,8 +63,8 @@ func TestMemorySeedDrain(t *testing.T) {
 		bound        float64
 		keptEstimate float64
 	}{
-		{"default", nil, 2, 0.10},
-		{"WithIncremental(0)", []shrinkmap.Option{shrinkmap.WithIncremental(0)}, 2, 0.10},
+		{"default", nil, 1.6, 0.6},
+		{"WithIncremental(0)", []shrinkmap.Option{shrinkmap.WithIncremental(0)}, 1.6, 0.6},
 		{"WastedBytesPolicy", []shrinkmap.Option{shrinkmap.WithPolicy(shrinkmap.WastedBytesPolicy{MaxWastedBytes: 1 << 20})}, 1.75, 0.75},
 	}
 	if raceSized {

@@ -161,6 +161,7 @@ type modelHarness[K comparable] struct {
 	lowDeletes     int   // model of Stats.LowDeletes
 	refills        int   // model of Stats.Refills
 	refillAt       int   // the Len that counts the last compaction as undone; 0 if none
+	drainedFrom    int   // model of Stats.DrainedFrom
 	migEntries     int   // live entries when the migration in progress started
 	migBefore      int64 // table bytes when it started
 	prev           Stats
@@ -299,7 +300,7 @@ func (h *modelHarness[K]) del(k K) {
 		delete(h.pos, k)
 		delete(h.want, k)
 		h.deletes++
-		if 4*h.len() < h.peak {
+		if 4*h.len() < max(h.peak, h.drainedFrom) {
 			h.lowDeletes++
 		} else {
 			h.lowDeletes = 0
@@ -412,7 +413,7 @@ func (h *modelHarness[K]) after(st modelStep[K]) {
 			h.failf("after Clear: Stats() = %+v, hook calls %+v; want no migration, Shrinks %d (Clear does not count), TableBytes 0, no hook call",
 				s, events, prev.Shrinks)
 		}
-		h.peak, h.deletes, h.lowDeletes, h.refillAt, h.refills = 0, 0, 0, 0, 0
+		h.peak, h.deletes, h.lowDeletes, h.refillAt, h.refills, h.drainedFrom = 0, 0, 0, 0, 0, 0
 	case st.op == opShrink:
 		if s.Migrating || s.Shrinks != prev.Shrinks+1 || s.TableBytes != tableBytes(live, h.group) {
 			h.failf("after %v of %d entries: Stats() = %+v; want no migration, Shrinks %d, TableBytes %d (the estimate for Len)",
@@ -489,8 +490,9 @@ func (h *modelHarness[K]) after(st modelStep[K]) {
 	if s.Peak != h.peak || s.Peak < s.Len {
 		h.failf("after %v: Stats().Peak = %d; want %d, the largest Len since the last compaction (Len %d)", st, s.Peak, h.peak, n)
 	}
-	if s.LowDeletes != h.lowDeletes || s.Refills != h.refills || s.MemoryPressure {
-		h.failf("after %v: Stats() = %+v; want LowDeletes %d, Refills %d, no MemoryPressure (no memory limit is set)", st, s, h.lowDeletes, h.refills)
+	if s.LowDeletes != h.lowDeletes || s.Refills != h.refills || s.DrainedFrom != h.drainedFrom || s.MemoryPressure {
+		h.failf("after %v: Stats() = %+v; want LowDeletes %d, Refills %d, DrainedFrom %d, no MemoryPressure (no memory limit is set)",
+			st, s, h.lowDeletes, h.refills, h.drainedFrom)
 	}
 	if s.Migrating != (h.m.mig != nil) {
 		h.failf("after %v: Stats().Migrating = %v, but a migration is in progress = %v", st, s.Migrating, h.m.mig != nil)
@@ -524,23 +526,35 @@ func modelSmall(left int, group int64) bool {
 // started from counts one refill.
 func (h *modelHarness[K]) grew(n int) {
 	h.peak = max(h.peak, n)
+	if 4*n >= h.drainedFrom {
+		h.drainedFrom = 0 // back at a quarter of the drain's peak
+	}
 	if h.refillAt > 0 && n >= h.refillAt {
 		h.refills++
 		h.refillAt = 0
+	}
+	if 4*n >= max(h.peak, h.drainedFrom) {
+		h.lowDeletes = 0 // not drained
 	}
 }
 
 // compacted starts the model's history anew after a compaction that left
 // n entries: Refills goes on counting only if the previous compaction was
-// undone, and this one counts as undone once Len reaches half the Peak it
-// compacted from and at least twice n, plus one.
+// undone, and this one counts as undone once Len reaches half the peak it
+// compacted from (the larger of Peak and DrainedFrom) and at least twice
+// n, plus one; a compaction that leaves Len under a quarter of that peak
+// keeps it as DrainedFrom.
 func (h *modelHarness[K]) compacted(n int) {
 	if h.refillAt > 0 {
 		h.refills = 0
 	}
-	h.refillAt = 0
-	if h.peak > 0 {
-		h.refillAt = max((h.peak+1)/2, 2*n+1)
+	ref := max(h.peak, h.drainedFrom)
+	h.refillAt, h.drainedFrom = 0, 0
+	if ref > 0 {
+		h.refillAt = max((ref+1)/2, 2*n+1)
+	}
+	if 4*n < ref {
+		h.drainedFrom = ref // still drained: the drain goes on
 	}
 	h.peak, h.deletes, h.lowDeletes = n, 0, 0
 }

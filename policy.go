@@ -30,12 +30,20 @@ func DefaultPolicy() Policy {
 // AdaptivePolicy compacts maps of every size once they stay drained, and
 // leaves alone the table of a map that refills right after each drain.
 //
-// It compacts once Len falls below Threshold times Peak, the first time a
-// map drains. If the map then grows back to half the Peak it compacted
-// from (Stats.Refills > 0), regrowing the table it gave back cost more than
+// It compacts once Len falls below Threshold times the peak of the drain,
+// max(Peak, DrainedFrom), the first time a map drains. The peak of a drain
+// holds through its compactions, so while the drain goes on the map
+// compacts each time its table could halve (the map asks its policy only
+// then), and a map drained to 1% keeps a table about the size of a fresh
+// one. If the map then grows back to half the peak it compacted from
+// (Stats.Refills > 0), regrowing the table it gave back cost more than
 // keeping it, so the next compaction waits until the map stays drained:
-// Len below Threshold times Peak for at least max(Peak, MinDrainedDeletes)
-// deletes in a row (Stats.LowDeletes). A map that refills right after each drain makes
+// Len below Threshold times the peak for at least max(peak,
+// MinDrainedDeletes) deletes in a row since its last compaction
+// (Stats.LowDeletes). A table of one group (a Peak of at most 8 entries
+// since the last compaction) is given back only after MinDrainedDeletes
+// such deletes, so that a map swinging between a few entries and none
+// does not drop and remake its table every few operations. A map that refills right after each drain makes
 // fewer deletes than that below the threshold, so after its first
 // compaction it is not compacted again while the bursts go on; a map that
 // keeps working at its drained level is. A compaction that is not undone
@@ -51,35 +59,44 @@ type AdaptivePolicy struct {
 
 // MinDrainedDeletes is the fewest deletes in a row below its threshold
 // after which AdaptivePolicy compacts a map whose compactions were undone
-// by refills: a map that swings between a few entries and none would
-// otherwise drop and remake its small table every few operations.
+// by refills, or whose table is a single group.
 const MinDrainedDeletes = 1024
 
-// ShouldShrink reports whether s.MemoryPressure is set, or s.Len <
-// p.Threshold*s.Peak and either s.Refills == 0 or s.LowDeletes >=
-// max(s.Peak, MinDrainedDeletes).
+// oneGroupPeak is the most entries a table of a single group holds.
+const oneGroupPeak = groupSlots
+
+// ShouldShrink reports whether s.MemoryPressure is set, or, with peak =
+// max(s.Peak, s.DrainedFrom), s.Len < p.Threshold*peak and: s.LowDeletes
+// >= max(peak, MinDrainedDeletes) if s.Refills > 0; s.LowDeletes >=
+// MinDrainedDeletes if s.Peak <= 8; nothing more otherwise.
 func (p AdaptivePolicy) ShouldShrink(s Stats) bool {
 	if s.MemoryPressure {
 		return true
 	}
-	if float64(s.Len) >= p.Threshold*float64(s.Peak) {
+	peak := max(s.Peak, s.DrainedFrom)
+	switch {
+	case float64(s.Len) >= p.Threshold*float64(peak):
 		return false
+	case s.Refills > 0:
+		return s.LowDeletes >= max(peak, MinDrainedDeletes)
+	case s.Peak <= oneGroupPeak:
+		return s.LowDeletes >= MinDrainedDeletes
 	}
-	return s.Refills == 0 || s.LowDeletes >= max(s.Peak, MinDrainedDeletes)
+	return true
 }
 
 func (p AdaptivePolicy) shrinkBelow(s Stats) int {
 	if s.MemoryPressure {
 		return math.MaxInt
 	}
-	return int(math.Ceil(p.Threshold * float64(s.Peak)))
+	return int(math.Ceil(p.Threshold * float64(max(s.Peak, s.DrainedFrom))))
 }
 
 func (p AdaptivePolicy) reason(s Stats) ShrinkReason {
 	switch {
-	case float64(s.Len) >= p.Threshold*float64(s.Peak):
+	case float64(s.Len) >= p.Threshold*float64(max(s.Peak, s.DrainedFrom)):
 		return ReasonMemoryPressure
-	case s.Refills > 0:
+	case s.Refills > 0 || s.Peak <= oneGroupPeak:
 		return ReasonDrained
 	}
 	return ReasonRatio
@@ -164,8 +181,8 @@ func (neverPolicy) ShouldShrink(Stats) bool { return false }
 
 func (neverPolicy) shrinkBelow(Stats) int { return 0 }
 
-// A lenBound is a policy that can tell from a map's Peak, TableBytes and
-// MemoryPressure alone the Len at and above which it does not compact, so
+// A lenBound is a policy that can tell from a map's Peak, DrainedFrom,
+// TableBytes and MemoryPressure alone the Len at and above which it does not compact, so
 // that the map need not ask it on every Delete.
 type lenBound interface {
 	shrinkBelow(s Stats) int

@@ -28,7 +28,9 @@ func TestPolicyShouldShrink(t *testing.T) {
 		{"ratio: MinTableBytes 0", shrinkmap.RatioPolicy{Threshold: 0.5}, shrinkmap.Stats{Len: 1, Peak: 3}, true},
 		{"ratio: huge peak", shrinkmap.RatioPolicy{Threshold: 0.5}, shrinkmap.Stats{Len: math.MaxInt / 2, Peak: math.MaxInt}, false},
 		{"default: below a quarter of a large table", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 10, Peak: 100, TableBytes: 1 << 30}, true},
-		{"default: below a quarter of a small table", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 1, Peak: 5, TableBytes: 100}, true},
+		{"default: below a quarter of a small table", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 10, Peak: 50, TableBytes: 1000}, true},
+		{"default: one group, drained briefly", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 1, Peak: 5, TableBytes: 136, LowDeletes: 1023}, false},
+		{"default: one group, stayed drained", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 1, Peak: 5, TableBytes: 136, LowDeletes: 1024}, true},
 		{"default: above a quarter", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 30, Peak: 100, TableBytes: 1 << 30}, false},
 		{"default: at a quarter", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 25, Peak: 100}, false},
 		{"default: refilled, drained briefly", shrinkmap.DefaultPolicy(), shrinkmap.Stats{Len: 0, Peak: 2000, Refills: 1, LowDeletes: 1999}, false},
@@ -142,10 +144,14 @@ func TestPolicyDrivesCompaction(t *testing.T) {
 		{"ratio 0.5 with MinTableBytes of the full table", shrinkmap.RatioPolicy{Threshold: 0.5, MinTableBytes: tableFor(1000)}, 1000, []int{499}},
 		{"ratio 0.5 with MinTableBytes over the full table", shrinkmap.RatioPolicy{Threshold: 0.5, MinTableBytes: tableFor(1000) + 1}, 1000, nil},
 		{"ratio 0.1", shrinkmap.RatioPolicy{Threshold: 0.1}, 1000, []int{99, 9, 0}},
-		// The default compacts a map's first drain at every size.
-		{"default, small table", shrinkmap.DefaultPolicy(), 1000, []int{249, 62, 15, 3, 0}},
-		{"default, 2.2 MB table", shrinkmap.DefaultPolicy(), 1 << 16, []int{16383, 4095, 1023, 255, 63, 15, 3, 0}},
-		{"default, 4.5 MB table", shrinkmap.DefaultPolicy(), 120_000, []int{29_999, 7499, 1874, 468, 116, 28, 6, 0}},
+		// The default compacts a map's first drain at every size: below a
+		// quarter of the peak, then, the drain's peak holding, each time
+		// the table could halve (at 7/16 of the slots of its table), down
+		// to a table of one group, which it keeps until the map stays
+		// drained for MinDrainedDeletes deletes.
+		{"default, small table", shrinkmap.DefaultPolicy(), 1000, []int{249, 222, 112, 56, 28, 14, 8}},
+		{"default, 2.2 MB table", shrinkmap.DefaultPolicy(), 1 << 16, []int{16383, 14336, 7168, 3584, 1792, 896, 448, 224, 112, 56, 28, 14, 8}},
+		{"default, 4.5 MB table", shrinkmap.DefaultPolicy(), 120_000, []int{29_999, 26_666, 14336, 7168, 3584, 1792, 896, 448, 224, 112, 56, 28, 14, 8}},
 		{"never", shrinkmap.Never(), migrationFill, nil},
 		// 1000 entries take 2048 slots (34816 bytes); from 896 down they
 		// fit 1024 (17408), and the policy is first asked at 889, after

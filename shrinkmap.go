@@ -290,20 +290,20 @@ func (m *ShrinkMap[K, V]) incremental(live int) bool {
 // askCache holds the Len at and above which a map's policy does not
 // compact, for the Peak and table size it was computed for.
 type askCache struct {
-	peak, sized, below int
-	pressure, valid    bool
+	peak, drainedFrom, sized, below int
+	pressure, valid                 bool
 }
 
 // askBelow returns the Len at and above which the policy need not be asked,
 // computing it when Peak or cur's table has changed since the last call.
 func (m *ShrinkMap[K, V]) askBelow() int {
-	peak := m.hist.peak
-	if a := m.ask; a.valid && a.peak == peak && a.sized == m.curSized && a.pressure == m.pressure {
+	peak, from := m.hist.peak, m.hist.drainedFrom
+	if a := m.ask; a.valid && a.peak == peak && a.drainedFrom == from && a.sized == m.curSized && a.pressure == m.pressure {
 		return a.below
 	}
-	s := Stats{Peak: peak, TableBytes: m.sized().bytes, MemoryPressure: m.pressure}
+	s := Stats{Peak: peak, DrainedFrom: from, TableBytes: m.sized().bytes, MemoryPressure: m.pressure}
 	below := shrinkBelow(m.cfg.policy, s)
-	m.ask = askCache{peak: peak, sized: m.curSized, below: below, pressure: m.pressure, valid: true}
+	m.ask = askCache{peak: peak, drainedFrom: from, sized: m.curSized, below: below, pressure: m.pressure, valid: true}
 	return below
 }
 

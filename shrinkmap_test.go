@@ -22,10 +22,11 @@ import (
 // Sizes the tests below rely on, for int64 keys and values (a 136-byte
 // group on every architecture):
 //   - migrationFill entries make a table of 524288 slots (8,912,896
-//     estimated bytes, over DefaultMinTableBytes), and draining them below a
-//     quarter leaves 65535 >= DefaultMinIncremental live entries, so the
-//     default policy starts an incremental compaction;
-//   - migrationLive is the live count when it starts.
+//     estimated bytes), and draining them below a quarter leaves 65535 >=
+//     DefaultMinIncremental live entries, so the default policy starts an
+//     incremental compaction;
+//   - migrationLive is the live count when it starts; the map is then
+//     drained from migrationFill (Stats.DrainedFrom).
 const (
 	migrationFill = 1 << 18
 	migrationLive = migrationFill/4 - 1
@@ -426,7 +427,8 @@ func TestPeakAndShrinksAcrossOperations(t *testing.T) {
 	require.Equal(t, shrinkmap.Stats{Len: 10, Peak: 50, TableBytes: tableFor(50), WastedBytes: tableFor(50) - tableFor(10), LowDeletes: 3}, s,
 		"Stats() after 50 Sets and 40 Deletes with Never()")
 	m.Shrink()
-	require.Equal(t, shrinkmap.Stats{Len: 10, Peak: 10, Shrinks: 1, TableBytes: tableFor(10)}, m.Stats(), "Stats() after Shrink")
+	// Still under a quarter of 50: the drain from 50 goes on.
+	require.Equal(t, shrinkmap.Stats{Len: 10, Peak: 10, Shrinks: 1, TableBytes: tableFor(10), DrainedFrom: 50}, m.Stats(), "Stats() after Shrink")
 	m.Set(100, 1)
 	m.Set(101, 1)
 	require.Equal(t, 12, m.Stats().Peak, "Stats().Peak after two more Sets")
@@ -508,7 +510,13 @@ func TestShrink(t *testing.T) {
 			shrinks := m.Stats().Shrinks
 			m.Shrink()
 			got := m.Stats()
+			// A Shrink that leaves the map under a quarter of the peak
+			// of its drain keeps that peak and the drained deletes.
 			wantStats := shrinkmap.Stats{Len: tt.keep, Peak: tt.keep, Shrinks: shrinks + 1, TableBytes: tableFor(tt.keep)}
+			if 4*tt.keep < tt.fill {
+				wantStats.DrainedFrom = got.DrainedFrom
+				require.Greater(t, got.DrainedFrom, 4*tt.keep, "Stats().DrainedFrom after Shrink of a drained map")
+			}
 			require.Equal(t, wantStats, got, "Stats() after Shrink of %d entries (filled to %d)", tt.keep, tt.fill)
 			requireSame(t, m, want)
 			if tt.keep == 0 {
@@ -522,7 +530,8 @@ func TestShrink(t *testing.T) {
 		before := m.Stats()
 		m.Shrink()
 		got := m.Stats()
-		require.Equal(t, shrinkmap.Stats{Len: migrationLive, Peak: migrationLive, Shrinks: before.Shrinks + 1, TableBytes: tableFor(migrationLive)}, got,
+		require.Equal(t, shrinkmap.Stats{Len: migrationLive, Peak: migrationLive, Shrinks: before.Shrinks + 1, TableBytes: tableFor(migrationLive),
+			DrainedFrom: migrationFill}, got,
 			"Stats() after Shrink mid-migration (before: %+v)", before)
 		requireSame(t, m, want)
 	})

@@ -33,10 +33,15 @@ type Stats struct {
 	// MigrationLeft is the number of entries an incremental compaction has
 	// yet to copy into the fresh table while Migrating; 0 otherwise.
 	MigrationLeft int
-	// LowDeletes counts the deletes in a row, since the last compaction,
-	// that left Len under a quarter of Peak: how long the map has stayed
-	// drained. A delete that leaves Len at or above a quarter of Peak
-	// resets it.
+	// DrainedFrom is the Peak that a drain in progress started from: a
+	// compaction that leaves Len under a quarter of the larger of Peak and
+	// DrainedFrom sets it to that larger value, so that it holds through
+	// the compactions of one drain; it is 0 once Len is back at a quarter
+	// of it, or if the map has not drained.
+	DrainedFrom int
+	// LowDeletes counts the deletes in a row since the last compaction
+	// that left Len under a quarter of max(Peak, DrainedFrom): how long the
+	// map has stayed drained. Len at or above that quarter resets it.
 	LowDeletes int
 	// Refills counts the map's latest compactions in a row that were
 	// undone: after each, Len grew back to at least half the Peak it

@@ -75,6 +75,7 @@ func TestStatsMidMigration(t *testing.T) {
 		TableBytes:  presizedBytes + table262144,
 		WastedBytes: presizedBytes + table262144 - tableFor(migrationLive),
 		Migrating:   true, MigrationLeft: migrationLive,
+		DrainedFrom: migrationFill,
 	}, m.Stats(), "Stats() when the migration starts")
 
 	m.Set(-1, -1) // a new key, to the new table; the Set moves one step
