@@ -151,11 +151,11 @@ func ExampleWithShrinkHook() {
 	m.Shrink()
 	// Output:
 	// 49999 entries: 4456448 -> 1114112 bytes, ratio, incremental true
-	// 28672 entries: 1114112 -> 557056 bytes, ratio, incremental true
-	// 14336 entries: 557056 -> 278528 bytes, ratio, incremental true
-	// 7168 entries: 278528 -> 139264 bytes, ratio, incremental false
-	// 3584 entries: 139264 -> 69632 bytes, ratio, incremental false
-	// 1792 entries: 69632 -> 34816 bytes, ratio, incremental false
+	// 25088 entries: 1114112 -> 557056 bytes, ratio, incremental true
+	// 12544 entries: 557056 -> 278528 bytes, ratio, incremental true
+	// 6272 entries: 278528 -> 139264 bytes, ratio, incremental false
+	// 3136 entries: 139264 -> 69632 bytes, ratio, incremental false
+	// 1568 entries: 69632 -> 34816 bytes, ratio, incremental false
 	// 1000 entries: 34816 -> 34816 bytes, manual, incremental false
 }
 

@@ -65,6 +65,11 @@ const presizeBytes = 256 << 10
 func (m *ShrinkMap[K, V]) startMigration(reason ShrinkReason) {
 	live := len(m.cur)
 	sized := max(m.cfg.capacity, min(live, entriesWithin(presizeBytes, m.group)))
+	if m.pressure {
+		// A table that grows as entries arrive ends up larger than one
+		// made for them: near the memory limit, pay for the allocation.
+		sized = max(m.cfg.capacity, live)
+	}
 	mig := &migration{entries: live, before: m.tableBytes(), nextSized: sized, reason: reason}
 	m.next = make(map[K]V, sized)
 	mig.step, mig.stop = iter.Pull(copyEntries(m.cur, m.next, m.cfg.step))

@@ -100,6 +100,7 @@ type modelStep[K comparable] struct {
 	removed  bool // a Delete removed an entry
 	uncopied bool // wrote or deleted an entry a migration in progress had not copied yet
 	wrote    bool // an opIterEnd whose loop body wrote and did not panic
+	sized    int  // the entries cur's table was sized for before a Delete
 	inBody   bool
 }
 
@@ -290,7 +291,7 @@ func (h *modelHarness[K]) uncopied(k K) bool {
 // del deletes k.
 func (h *modelHarness[K]) del(k K) {
 	_, present := h.want[k]
-	st := modelStep[K]{op: opDelete, key: k, removed: present}
+	st := modelStep[K]{op: opDelete, key: k, removed: present, sized: max(h.m.curSized, len(h.m.cur))}
 	if present {
 		st.uncopied = h.uncopied(k)
 		i, last := h.pos[k], len(h.list)-1
@@ -515,6 +516,19 @@ func (h *modelHarness[K]) after(st modelStep[K]) {
 	h.prev = s
 }
 
+// modelRoomy reports whether a fresh table for live entries, made from one
+// sized for sized, would have its headroom: when half of the old table's
+// slots are over one 1024-slot part, live must be at most 7/8 of what half
+// holds at 7/8 load, rounded as the map rounds.
+func modelRoomy(live, sized int) bool {
+	half := int(tableSlots(sized) / 2)
+	if half <= maxTableSlots {
+		return true
+	}
+	most := half * 7 / 8
+	return live <= most-most/8
+}
+
 // modelSmall reports whether a migration with left entries to copy is one
 // that the end of a loop whose body wrote completes at once.
 func modelSmall(left int, group int64) bool {
@@ -578,7 +592,7 @@ func (h *modelHarness[K]) checkEvent(st modelStep[K], events []ShrinkEvent, want
 func (h *modelHarness[K]) checkAsked(st modelStep[K], calls []modelCall, prev Stats) {
 	live := len(h.want)
 	eligible := !prev.Migrating && h.deletes >= live/8 &&
-		tableBytes(max(live, h.capacity), h.group) < prev.TableBytes
+		tableBytes(max(live, h.capacity), h.group) < prev.TableBytes && modelRoomy(live, st.sized)
 	var asked bool
 	switch {
 	case st.op == opDelete && st.removed && !prev.Migrating:

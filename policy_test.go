@@ -146,12 +146,13 @@ func TestPolicyDrivesCompaction(t *testing.T) {
 		{"ratio 0.1", shrinkmap.RatioPolicy{Threshold: 0.1}, 1000, []int{99, 9, 0}},
 		// The default compacts a map's first drain at every size: below a
 		// quarter of the peak, then, the drain's peak holding, each time
-		// the table could halve (at 7/16 of the slots of its table), down
+		// the table could halve (at 7/16 of the slots of its table, less an
+		// eighth over 2048 slots), down
 		// to a table of one group, which it keeps until the map stays
 		// drained for MinDrainedDeletes deletes.
 		{"default, small table", shrinkmap.DefaultPolicy(), 1000, []int{249, 222, 112, 56, 28, 14, 8}},
-		{"default, 2.2 MB table", shrinkmap.DefaultPolicy(), 1 << 16, []int{16383, 14336, 7168, 3584, 1792, 896, 448, 224, 112, 56, 28, 14, 8}},
-		{"default, 4.5 MB table", shrinkmap.DefaultPolicy(), 120_000, []int{29_999, 26_666, 14336, 7168, 3584, 1792, 896, 448, 224, 112, 56, 28, 14, 8}},
+		{"default, 2.2 MB table", shrinkmap.DefaultPolicy(), 1 << 16, []int{16383, 12544, 6272, 3136, 1568, 896, 448, 224, 112, 56, 28, 14, 8}},
+		{"default, 4.5 MB table", shrinkmap.DefaultPolicy(), 120_000, []int{29_999, 25088, 12544, 6272, 3136, 1568, 896, 448, 224, 112, 56, 28, 14, 8}},
 		{"never", shrinkmap.Never(), migrationFill, nil},
 		// 1000 entries take 2048 slots (34816 bytes); from 896 down they
 		// fit 1024 (17408), and the policy is first asked at 889, after
