@@ -21,8 +21,9 @@ const (
 	keepOne  = 100 // every 100th session is still alive at the sweep
 )
 
-// item is one cached session: 104 bytes of state and when it expires: 128 bytes, which a
-// native map stores in its table (larger values it stores behind a pointer).
+// item is one cached session: 104 bytes of state and when it expires, 128
+// bytes in all, which a native map stores in its table (a larger value it
+// stores behind a pointer, and frees on delete).
 type item struct {
 	state   [104]byte
 	expires time.Time
