@@ -2,14 +2,15 @@
 # Regenerates benchmarks/results: the traffic-burst chart and table
 # (burst.png, burst.svg, burst.md) and one benchstat table per benchmark
 # group (ops.md, churn.md, spike.md, drain-latency.md, retained.md,
-# concurrent.md), with the raw benchmark output in results/raw/.
+# many-maps.md, memory-limit.md, concurrent.md), with the raw benchmark output in results/raw/.
 #
 #   bash benchmarks/run.sh            # everything, -count 6 (about an hour on 2 busy cores)
 #   COUNT=1 bash benchmarks/run.sh    # a quick look
 #   bash benchmarks/run.sh burst ops  # only the named parts
 #   RENDER_ONLY=1 bash benchmarks/run.sh ops  # rewrite results/ops.md from results/raw/ops.txt
 #
-# Parts: burst ops churn spike drain-latency retained concurrent.
+# Parts: burst ops churn spike drain-latency retained many-maps memory-limit
+# concurrent.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -73,7 +74,7 @@ bench() {
 
 parts=("$@")
 if [ ${#parts[@]} -eq 0 ]; then
-	parts=(burst ops churn spike drain-latency retained concurrent)
+	parts=(burst ops churn spike drain-latency retained many-maps memory-limit concurrent)
 fi
 for part in "${parts[@]}"; do
 	case $part in
@@ -88,10 +89,14 @@ for part in "${parts[@]}"; do
 		-bench '^BenchmarkDrainLatency$/.*/.*/n=2M$' -benchtime 1x ;;
 	retained) bench retained "retained heap after the seed's drain (1M x [128]byte to 1%)" native \
 		-bench '^BenchmarkRetained$' -benchtime 1x ;;
+	many-maps) bench many-maps "many maps: heap kept after each is drained to 1%, over fresh maps of the live entries" native \
+		-bench '^BenchmarkManyMaps$' -benchtime 1x ;;
+	memory-limit) bench memory-limit "memory limit: 200 maps of 20k drained to 55% with the limit at 9/8 of the heap" native \
+		-bench '^BenchmarkMemoryLimit$' -benchtime 1x ;;
 	concurrent) bench concurrent "concurrent mixes: 64k int keys, 99/90/50% reads, rest Set/Delete" sync.Map \
 		-bench '^BenchmarkConcurrent$' -benchtime 200ms -cpu 1,2,4 ;;
 	*)
-		echo "run.sh: unknown part $part; want one of burst ops churn spike drain-latency retained concurrent" >&2
+		echo "run.sh: unknown part $part; want one of burst ops churn spike drain-latency retained many-maps memory-limit concurrent" >&2
 		exit 2
 		;;
 	esac
