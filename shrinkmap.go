@@ -12,10 +12,17 @@ import "time"
 // Delete copies at most DefaultStep entries, so no single call pauses for a
 // whole copy (see WithIncremental).
 //
-// The zero value is an empty map with the default policy, ready to use. A
-// ShrinkMap is not safe for concurrent use by multiple goroutines; use
-// Concurrent for that. A ShrinkMap must not be copied after first use (go
-// vet reports copies).
+// The zero value is an empty map with the default policy, ready to use; Init
+// configures one in place. A ShrinkMap must not be copied after first use
+// (go vet reports copies).
+//
+// Concurrency is as for a native map. The methods that do not change the
+// contents (Get, Has, Len, All, Keys, Values, Stats, Clone, MarshalJSON and
+// GobEncode) write nothing to the map: any number of goroutines may call
+// them at once, say under a sync.RWMutex's RLock, while none writes. Every
+// other method (Set, Delete, Insert, Shrink, Clear, Init, UnmarshalJSON,
+// GobDecode) needs the map to itself, as does an iteration whose loop body
+// writes. Use Concurrent for a map shared with writers.
 type ShrinkMap[K comparable, V any] struct {
 	_ noCopy
 
