@@ -115,7 +115,7 @@ const (
 	fuzzGets          // n, key (1 byte each): Get(key) n times, which must not move a migration along
 	fuzzClone         // compare a Clone
 	fuzzChurn         // n (1 byte), start (2 bytes): n times Set(start+i) and Delete(start+i/2)
-	fuzzCheck         // compare the whole content now
+	fuzzCheck         // compare the whole content now if the high bits are 0; else sweep (see modelHarness.sweep) keeping one in (high bits)
 )
 
 // fuzzMaxOps bounds the map operations one input runs.
@@ -189,6 +189,9 @@ func fuzzRun[K comparable](t *testing.T, in *fuzzInput, keys modelKeys[K], cfg m
 				h.set(keys.key(start + i))
 				h.del(keys.key(start + i/2))
 			}
+		}
+		if op&0xf == fuzzCheck && op>>4 != 0 {
+			h.sweep(int(op >> 4))
 		}
 		if h.len() <= 4096 || op&0xf == fuzzCheck {
 			h.checkAll()
@@ -275,6 +278,8 @@ func fuzzSeeds() [][]byte {
 		fuzzOps{0, 0, 0, 1}.fill(16384, 0).drain(2100).op(fuzzGets, 20, 1).op(fuzzShrink).op(fuzzGets, 200, 1).
 			drain(2100).op(fuzzGets, 20, 1).op(fuzzAll, 4, 6, 6|1<<3, 2, 2).drain(1000),
 		fuzzOps{4, 2, 0, 0}.fill(20000, 0).fill(20000, 20000).drain(30500).op(fuzzGets, 255, 9).drain(2000),
+		// Expiry sweeps: delete all, then all but one in 3, in a range.
+		fuzzOps{0, 3, 0, 0}.fill(40000, 0).op(fuzzCheck|1<<4).fill(30000, 0).op(fuzzCheck|3<<4).op(fuzzGets, 50, 3),
 		mixed,
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -182,7 +183,7 @@ type modelHarness[K comparable] struct {
 	// covering what they are meant to.
 	ops, migratingOps, migrations, finished, autos, manual, clears, panics, nanSets int
 	iterations, pulls, midMigrationIters, bodyOps, checks, stopped, settled         int
-	drainedStays                                                                    int
+	drainedStays, sweeps, concurrentReads                                           int
 }
 
 func newModelHarness[K comparable](t testing.TB, keys modelKeys[K], cfg modelConfig) *modelHarness[K] {
@@ -762,6 +763,68 @@ func (h *modelHarness[K]) iterate(pull bool, body func(k K, v, i int) modelAct) 
 	}
 }
 
+// sweep ranges over All and deletes every yielded entry but one in keep
+// (keep <= 1 deletes them all), as an expiry loop does, then only reads:
+// the end of the loop must leave no small migration in progress (after
+// checks that), and readers from several goroutines at once must see the
+// model's content and change nothing.
+func (h *modelHarness[K]) sweep(keep int) {
+	n := 0
+	h.iterate(false, func(k K, _, _ int) modelAct {
+		if n++; keep <= 1 || n%keep != 0 {
+			h.del(k)
+		}
+		return actContinue
+	})
+	h.sweeps++
+	h.readConcurrently(4)
+}
+
+// readConcurrently runs readers goroutines at once, each reading the whole
+// map (Get and Has of every model key, a full All, Len and Stats) while
+// nothing writes, and fails if any saw something else than the model, or
+// if the map changed. Under -race it also proves that reads write nothing.
+func (h *modelHarness[K]) readConcurrently(readers int) {
+	before := h.m.Stats()
+	errs := make(chan string, readers)
+	var wg sync.WaitGroup
+	for range readers {
+		wg.Go(func() { errs <- h.readAll() })
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		if e != "" {
+			h.failf("a concurrent reader: %s", e)
+		}
+	}
+	if after := h.m.Stats(); after != before {
+		h.failf("concurrent readers changed Stats() from %+v to %+v", before, after)
+	}
+	h.concurrentReads++
+}
+
+// readAll reads the whole map as one reader and describes the first
+// difference from the model, or returns "".
+func (h *modelHarness[K]) readAll() string {
+	for k, want := range h.want {
+		if v, ok := h.m.Get(k); !ok || v != want || !h.m.Has(k) {
+			return fmt.Sprintf("Get(%v) = %d, %v; want %d", k, v, ok, want)
+		}
+	}
+	seen := 0
+	for k, v := range h.m.All() {
+		if k == k && h.want[k] != v || k != k && !h.nans[v] {
+			return fmt.Sprintf("All yielded %v: %d, not in the model", k, v)
+		}
+		seen++
+	}
+	if seen != h.len() || h.m.Len() != h.len() || h.m.Stats().Len != h.len() {
+		return fmt.Sprintf("All yielded %d entries, Len %d; want %d", seen, h.m.Len(), h.len())
+	}
+	return ""
+}
+
 // checkYield checks one entry yielded by an iteration: it is present now,
 // with this value, and was not yielded before unless it was deleted since
 // the iteration started.
@@ -1143,6 +1206,10 @@ func (d *modelDriver[K]) cycle(large bool) {
 		d.stayDrained()
 	}
 	d.checkAll()
+	if d.r.IntN(3) == 0 {
+		// An expiry sweep that deletes all, or all but one in keep.
+		d.sweep([]int{0, 2, 100}[d.r.IntN(3)])
+	}
 }
 
 // stayDrained keeps the map at its drained level, a Set of a new key and a
@@ -1229,6 +1296,7 @@ func modelRun[K comparable](t *testing.T, keys modelKeys[K], cfg modelConfig, pl
 			d.shrink()
 		}
 	}
+	d.sweep(2) // at least one expiry sweep with concurrent readers a run
 	d.clear()
 	d.checkAll()
 	s := d.m.Stats()
