@@ -7,13 +7,18 @@ import (
 
 // A Policy decides when a map compacts itself.
 //
-// The map consults its policy after a Delete that removed an entry, and only
-// when a compaction would make the table smaller (the live entries fit a
-// smaller table than the one the map holds, and the capacity floor set by
+// A ShrinkMap consults its policy after a Delete that removed an entry
+// (also inside a loop body), and only when a compaction would make the
+// table smaller (the live entries fit a table of half the slots or fewer,
+// with an eighth of headroom over 1024 slots, and the capacity floor set by
 // WithCapacity allows it) and the map has seen at least Len/8 deletes since
 // its last compaction. The last rule keeps compaction amortized O(1) per
-// operation whatever a policy says. A policy is never consulted during an
-// iteration or while an incremental migration runs.
+// operation whatever a policy says. A policy is never consulted while an
+// incremental migration runs, and never by a method that only reads. The
+// built-in policies tell the map below which Len they could compact, so
+// that it does not ask them on every Delete; a custom policy is asked on
+// every eligible Delete. Concurrent consults its policy about every Len/8
+// deletes, with the whole map's Stats.
 //
 // ShouldShrink must not modify the map. A panic in ShouldShrink propagates
 // to the caller of Delete and leaves the map unchanged.
