@@ -87,3 +87,26 @@ func (h history) fill(s *Stats) {
 	peek.grew(s.Len)
 	s.Peak, s.DrainedFrom, s.LowDeletes, s.Refills = peek.peak, peek.drainedFrom, peek.lowDeletes, peek.refills
 }
+
+// observe records what a map that counts its entries on striped counters
+// (Concurrent) sees at a policy check: n entries now, a peak of peak since
+// the last compaction, and deletes made since the last check. The map does
+// not see each operation, so a drain's end and a refill count from the
+// peak, and the deletes since the last check count as drained if the map
+// is drained now.
+func (h *history) observe(n, peak, deletes int) {
+	h.peak = max(h.peak, peak, n)
+	if h.drainedFrom > 0 && !drained(h.peak, h.drainedFrom) {
+		h.drainedFrom = 0
+	}
+	if h.refillAt > 0 && h.peak >= h.refillAt {
+		h.refills++
+		h.refillAt = 0
+	}
+	h.deletes += deletes
+	if drained(n, h.ref()) {
+		h.lowDeletes += deletes
+	} else {
+		h.lowDeletes = 0
+	}
+}
