@@ -90,11 +90,19 @@ func (p AdaptivePolicy) ShouldShrink(s Stats) bool {
 	return true
 }
 
-func (p AdaptivePolicy) shrinkBelow(s Stats) int {
+func (p AdaptivePolicy) shrinkBound(s Stats) bound {
 	if s.MemoryPressure {
-		return math.MaxInt
+		return bound{below: math.MaxInt}
 	}
-	return int(math.Ceil(p.Threshold * float64(max(s.Peak, s.DrainedFrom))))
+	peak := max(s.Peak, s.DrainedFrom)
+	b := bound{below: int(math.Ceil(p.Threshold * float64(peak)))}
+	switch {
+	case s.Refills > 0:
+		b.lowDeletes = max(peak, MinDrainedDeletes)
+	case s.Peak <= oneGroupPeak:
+		b.lowDeletes = MinDrainedDeletes
+	}
+	return b
 }
 
 func (p AdaptivePolicy) reason(s Stats) ShrinkReason {
@@ -133,13 +141,13 @@ func (p RatioPolicy) ShouldShrink(s Stats) bool {
 	return s.TableBytes >= p.MinTableBytes && float64(s.Len) < p.Threshold*float64(s.Peak)
 }
 
-// shrinkBelow returns ceil(p.Threshold*s.Peak): no Len at or above it is
+// shrinkBound returns ceil(p.Threshold*s.Peak): no Len at or above it is
 // under p.Threshold*s.Peak; 0 if the table is under p.MinTableBytes.
-func (p RatioPolicy) shrinkBelow(s Stats) int {
+func (p RatioPolicy) shrinkBound(s Stats) bound {
 	if s.TableBytes < p.MinTableBytes {
-		return 0
+		return bound{}
 	}
-	return int(math.Ceil(p.Threshold * float64(s.Peak)))
+	return bound{below: int(math.Ceil(p.Threshold * float64(s.Peak)))}
 }
 
 func (RatioPolicy) reason(Stats) ShrinkReason { return ReasonRatio }
@@ -184,23 +192,30 @@ type neverPolicy struct{}
 
 func (neverPolicy) ShouldShrink(Stats) bool { return false }
 
-func (neverPolicy) shrinkBelow(Stats) int { return 0 }
+func (neverPolicy) shrinkBound(Stats) bound { return bound{} }
 
-// A lenBound is a policy that can tell from a map's Peak, DrainedFrom,
-// TableBytes and MemoryPressure alone the Len at and above which it does not compact, so
-// that the map need not ask it on every Delete.
-type lenBound interface {
-	shrinkBelow(s Stats) int
+// A bound says when a policy need not be asked: it does not compact a map
+// whose Len is at or above below, nor one whose LowDeletes are under
+// lowDeletes.
+type bound struct {
+	below, lowDeletes int
 }
 
-// shrinkBelow returns the Len at and above which p does not compact a map
-// with the Peak, TableBytes and MemoryPressure of s: math.MaxInt if p
+// A bounded policy can tell its bound from a map's Peak, DrainedFrom,
+// TableBytes, MemoryPressure and Refills alone, so that the map need not
+// ask it on every Delete.
+type bounded interface {
+	shrinkBound(s Stats) bound
+}
+
+// shrinkBound returns p's bound for a map with the Peak, DrainedFrom,
+// TableBytes, MemoryPressure and Refills of s: any Len and LowDeletes if p
 // cannot tell.
-func shrinkBelow(p Policy, s Stats) int {
-	if b, ok := p.(lenBound); ok {
-		return b.shrinkBelow(s)
+func shrinkBound(p Policy, s Stats) bound {
+	if b, ok := p.(bounded); ok {
+		return b.shrinkBound(s)
 	}
-	return math.MaxInt
+	return bound{below: math.MaxInt}
 }
 
 // reasonOf returns why p said yes to compacting a map with Stats s.

@@ -8,12 +8,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestShrinkBelowNeverHidesAYes checks the bound by which the map skips
-// asking a built-in policy: every Len at which the policy would compact
-// must lie below it, whatever the history fields say, and the Len just
-// below it must be one at which the policy compacts with no refills and
-// MinDrainedDeletes drained deletes (the bound is tight).
-func TestShrinkBelowNeverHidesAYes(t *testing.T) {
+// TestShrinkBoundNeverHidesAYes checks the bound by which the map skips
+// asking a built-in policy: every Len and LowDeletes at which the policy
+// would compact must lie within it, and the bound is tight: just below its
+// Len, at its LowDeletes, the policy compacts.
+func TestShrinkBoundNeverHidesAYes(t *testing.T) {
 	policies := []Policy{
 		DefaultPolicy(),
 		AdaptivePolicy{Threshold: 0.6},
@@ -27,30 +26,33 @@ func TestShrinkBelowNeverHidesAYes(t *testing.T) {
 	for _, p := range policies {
 		for range 20_000 {
 			peak := r.IntN(1 << r.IntN(31))
-			table := int64(r.IntN(1 << 24))
-			pressure := r.IntN(4) == 0
 			from := 0
 			if r.IntN(2) == 0 {
 				from = r.IntN(1 << r.IntN(31))
 			}
-			below := shrinkBelow(p, Stats{Peak: peak, DrainedFrom: from, TableBytes: table, MemoryPressure: pressure})
-			for _, n := range []int{0, 1, below - 1, below, below + 1, r.IntN(peak + 1)} {
+			in := Stats{Peak: peak, DrainedFrom: from, TableBytes: int64(r.IntN(1 << 24)),
+				MemoryPressure: r.IntN(4) == 0, Refills: r.IntN(3) * r.IntN(2)}
+			b := shrinkBound(p, in)
+			for _, n := range []int{0, 1, b.below - 1, b.below, b.below + 1, r.IntN(max(peak, from) + 1)} {
 				if n < 0 || n > max(peak, from) {
 					continue
 				}
-				// The history fields do not enter the bound: any values.
-				s := Stats{Len: n, Peak: peak, DrainedFrom: from, TableBytes: table, MemoryPressure: pressure,
-					Refills: r.IntN(3), LowDeletes: r.IntN(2 * (peak + 1))}
-				if p.ShouldShrink(s) {
-					require.Less(t, n, below, "%#v.ShouldShrink(%+v) is true at or above shrinkBelow = %d", p, s, below)
+				for _, low := range []int{0, b.lowDeletes - 1, b.lowDeletes, r.IntN(2 * (max(peak, from) + 1))} {
+					s := in
+					s.Len, s.LowDeletes = n, max(low, 0)
+					if p.ShouldShrink(s) {
+						require.True(t, n < b.below && s.LowDeletes >= b.lowDeletes,
+							"%#v.ShouldShrink(%+v) is true outside its bound %+v", p, s, b)
+					}
 				}
 			}
-			if _, ok := p.(neverPolicy); !ok && below > 0 && below < math.MaxInt {
-				s := Stats{Len: below - 1, Peak: peak, DrainedFrom: from, TableBytes: table, MemoryPressure: pressure, LowDeletes: MinDrainedDeletes}
-				require.True(t, p.ShouldShrink(s), "%#v.ShouldShrink(%+v) is false just below shrinkBelow = %d", p, s, below)
+			if _, ok := p.(neverPolicy); !ok && b.below > 0 && b.below < math.MaxInt {
+				s := in
+				s.Len, s.LowDeletes = b.below-1, b.lowDeletes
+				require.True(t, p.ShouldShrink(s), "%#v.ShouldShrink(%+v) is false at the edge of its bound %+v", p, s, b)
 			}
 		}
 	}
-	require.Equal(t, math.MaxInt, shrinkBelow(PolicyFunc(func(Stats) bool { return true }), Stats{Peak: 10, TableBytes: 1 << 30}),
+	require.Equal(t, bound{below: math.MaxInt}, shrinkBound(PolicyFunc(func(Stats) bool { return true }), Stats{Peak: 10, TableBytes: 1 << 30}),
 		"a policy without a bound must be asked at every Len")
 }

@@ -264,7 +264,7 @@ func (m *ShrinkMap[K, V]) maybeShrink() {
 		return
 	}
 	m.samplePressure()
-	if m.hist.deletes < live/8 || m.Len() >= m.askBelow() {
+	if b := m.askBound(); m.hist.deletes < live/8 || m.Len() >= b.below || m.hist.lowDeletes < b.lowDeletes {
 		return
 	}
 	s := m.stats(m.tableBytes(), tableBytes(live, m.group))
@@ -294,24 +294,26 @@ func (m *ShrinkMap[K, V]) incremental(live int) bool {
 	return m.cfg.step > 0 && (live >= DefaultMinIncremental || tableBytes(live, m.group) >= DefaultMinIncrementalBytes)
 }
 
-// askCache holds the Len at and above which a map's policy does not
-// compact, for the Peak and table size it was computed for.
+// askCache holds the policy's bound (see bound) for the history and table
+// size it was computed for.
 type askCache struct {
-	peak, drainedFrom, sized, below int
-	pressure, valid                 bool
+	peak, drainedFrom, refills, sized int
+	pressure, valid                   bool
+	bound                             bound
 }
 
-// askBelow returns the Len at and above which the policy need not be asked,
-// computing it when Peak or cur's table has changed since the last call.
-func (m *ShrinkMap[K, V]) askBelow() int {
-	peak, from := m.hist.peak, m.hist.drainedFrom
-	if a := m.ask; a.valid && a.peak == peak && a.drainedFrom == from && a.sized == m.curSized && a.pressure == m.pressure {
-		return a.below
+// askBound returns when the policy need not be asked, computing it when
+// the history or cur's table has changed since the last call.
+func (m *ShrinkMap[K, V]) askBound() bound {
+	h := &m.hist
+	if a := m.ask; a.valid && a.peak == h.peak && a.drainedFrom == h.drainedFrom && a.refills == h.refills &&
+		a.sized == m.curSized && a.pressure == m.pressure {
+		return a.bound
 	}
-	s := Stats{Peak: peak, DrainedFrom: from, TableBytes: m.sized().bytes, MemoryPressure: m.pressure}
-	below := shrinkBelow(m.cfg.policy, s)
-	m.ask = askCache{peak: peak, drainedFrom: from, sized: m.curSized, below: below, pressure: m.pressure, valid: true}
-	return below
+	s := Stats{Peak: h.peak, DrainedFrom: h.drainedFrom, Refills: h.refills, TableBytes: m.sized().bytes, MemoryPressure: m.pressure}
+	m.ask = askCache{peak: h.peak, drainedFrom: h.drainedFrom, refills: h.refills, sized: m.curSized,
+		pressure: m.pressure, valid: true, bound: shrinkBound(m.cfg.policy, s)}
+	return m.ask.bound
 }
 
 // compactNow copies the live entries into a fresh table sized for
