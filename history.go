@@ -20,6 +20,12 @@ type history struct {
 	// left (so that its table had to grow back); 0 once counted, or if
 	// none.
 	refillAt int
+
+	// lowBelow is the Len under which the map is drained: ceil(ref()/4).
+	// watch is the least Len at which grew has something to record: a new
+	// peak, the end of a drain, a refill or the end of drained deletes.
+	// Both keep the per-operation calls to one comparison.
+	lowBelow, watch int
 }
 
 // ref returns the peak that Len is measured against: the peak since the
@@ -30,6 +36,13 @@ func (h *history) ref() int { return max(h.peak, h.drainedFrom) }
 // last call: n raises the peak, ends a drain once back at a quarter of
 // the peak it started from, and reaching refillAt counts a refill.
 func (h *history) grew(n int) {
+	if n >= h.watch {
+		h.record(n)
+	}
+}
+
+// record is grew's work, once n reaches watch.
+func (h *history) record(n int) {
 	h.peak = max(h.peak, n)
 	if h.drainedFrom > 0 && !drained(n, h.drainedFrom) {
 		h.drainedFrom = 0
@@ -41,15 +54,33 @@ func (h *history) grew(n int) {
 	if !drained(n, h.ref()) {
 		h.lowDeletes = 0
 	}
+	h.rewatch()
 }
 
-// deleted records a delete that left n entries.
+// rewatch recomputes lowBelow and watch.
+func (h *history) rewatch() {
+	ref := h.ref()
+	h.lowBelow = (ref + 3) / 4
+	h.watch = h.peak + 1
+	if h.drainedFrom > 0 {
+		h.watch = min(h.watch, (h.drainedFrom+3)/4)
+	}
+	if h.refillAt > 0 {
+		h.watch = min(h.watch, h.refillAt)
+	}
+	if h.lowDeletes > 0 {
+		h.watch = min(h.watch, h.lowBelow)
+	}
+}
+
+// deleted records a delete that left n entries. The caller has called
+// grew with the Len before the delete, which ended drained deletes if
+// that Len was not drained; so only a drained delete has to be recorded.
 func (h *history) deleted(n int) {
 	h.deletes++
-	if drained(n, h.ref()) {
+	if n < h.lowBelow {
 		h.lowDeletes++
-	} else {
-		h.lowDeletes = 0
+		h.watch = min(h.watch, h.lowBelow)
 	}
 }
 
@@ -73,11 +104,13 @@ func (h *history) compacted(n int) {
 		h.drainedFrom = ref
 	}
 	h.peak, h.deletes, h.lowDeletes = n, 0, 0
+	h.rewatch()
 }
 
 // cleared starts a new history after Clear.
 func (h *history) cleared() {
 	*h = history{}
+	h.rewatch()
 }
 
 // fill writes the history into s, as grew(s.Len) would leave it, without
@@ -109,4 +142,5 @@ func (h *history) observe(n, peak, deletes int) {
 	} else {
 		h.lowDeletes = 0
 	}
+	h.rewatch()
 }

@@ -16,7 +16,8 @@ func TestHistoryObserve(t *testing.T) {
 	h.observe(100, 1000, 300)
 	require.Equal(t, 300, h.lowDeletes, "deletes since the last check, drained now")
 	h.compacted(100)
-	require.Equal(t, history{peak: 100, drainedFrom: 1000, refillAt: 500}, h, "after a compaction at 100 of 1000")
+	require.Equal(t, []int{100, 1000, 500, 0, 0}, []int{h.peak, h.drainedFrom, h.refillAt, h.deletes, h.lowDeletes},
+		"peak, drainedFrom, refillAt, deletes, lowDeletes after a compaction at 100 of 1000")
 
 	h.observe(100, 600, 500) // refilled to 600 and drained again between checks
 	require.Equal(t, 1, h.refills, "a refill past half the peak, seen through the peak")
