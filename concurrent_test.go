@@ -639,6 +639,7 @@ func TestConcurrentIterateWhileWriting(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 	assert.Positive(t, shrinks.Load(), "compactions while iterating")
+	c.Close() // its goroutine may be moving a bucket
 	concUnlocked(t, c)
 }
 

@@ -75,9 +75,11 @@ func (c *Concurrent[K, V]) statsOf(t *ctable[K, V]) Stats {
 	s := Stats{Len: int(n), Peak: int(max(peak, n)), Shrinks: int(c.shrinks.Load())}
 	heads := int64(len(t.buckets))
 	overflow := t.overflow.Load()
-	if nt := t.next.Load(); nt != nil {
+	if t.starting.Load() {
 		s.Migrating = true
 		s.MigrationLeft = int(heads - t.moved.Load())
+	}
+	if nt := t.next.Load(); nt != nil {
 		heads += int64(len(nt.buckets))
 		overflow += nt.overflow.Load()
 	}

@@ -6,7 +6,8 @@ import (
 )
 
 // Resizing. One writer starts a resize by winning starting and then
-// storing a fresh table in next. From then on every write to the map first
+// storing a fresh table in next (allocated on a goroutine of its own if it
+// is large). From then on every write to the map first
 // moves a stride of the old table's buckets (see help): it claims the
 // stride from claimed, locks each bucket, copies its entries into the next
 // table and sets the forwarded bit in the bucket's meta word. Readers and
@@ -44,17 +45,32 @@ func (c *Concurrent[K, V]) startResize(t *ctable[K, V], info resizeInfo, buckets
 		return false
 	}
 	t.resize = info
-	t.next.Store(newTable[K, V](buckets))
+	if int64(buckets)*bucketBytes[K, V]() < asyncTableBytes {
+		t.next.Store(newTable[K, V](buckets))
+		return true
+	}
+	// A large table is allocated off the write path: zeroing it, and the
+	// garbage collector's assist debt that a large allocation incurs,
+	// would pause the write that started the resize for milliseconds.
+	// Until next is stored, writes go to t as if no resize had started.
+	go func() { t.next.Store(newTable[K, V](buckets)) }()
 	return true
 }
 
-// help moves the next stride of t's buckets into t.next, if any are left
-// to claim, and publishes t.next if it moved the last of them. t must have
-// a next table.
+// asyncTableBytes is the size of a new table's bucket array from which a
+// goroutine of its own allocates it. Below it, allocating in place pauses
+// the write for tens of microseconds, and starts the resize at once where
+// a goroutine might wait for a processor until the writes are over.
+const asyncTableBytes = 1 << 20
+
+// help moves the next stride of t's buckets into t.next, if t has a next
+// table and buckets left to claim, and publishes t.next if it moved the
+// last of them.
 func (c *Concurrent[K, V]) help(t *ctable[K, V], stride int64) {
 	n := int64(len(t.buckets))
-	if t.claimed.Load() >= n {
-		return
+	nt := t.next.Load()
+	if nt == nil || t.claimed.Load() >= n {
+		return // the next table is being allocated, or every bucket claimed
 	}
 	stride = min(stride, n)
 	end := t.claimed.Add(stride)
@@ -63,7 +79,6 @@ func (c *Concurrent[K, V]) help(t *ctable[K, V], stride int64) {
 		return
 	}
 	end = min(end, n)
-	nt := t.next.Load()
 	began := time.Now()
 	for i := start; i < end; i++ {
 		c.move(t, nt, int(i))
@@ -110,17 +125,17 @@ func (c *Concurrent[K, V]) move(t, nt *ctable[K, V], i int) {
 // publish makes nt, into which every bucket of t has moved, the map's
 // table, and records a completed compaction.
 func (c *Concurrent[K, V]) publish(t, nt *ctable[K, V]) {
-	c.table.Store(nt)
+	// Stats reads the table after the counters: count first, so that no
+	// Stats sees the new table without its compaction counted.
 	info := t.resize
-	if info.kind == growKind {
-		return
+	if info.kind != growKind {
+		c.resetPeaks()
 	}
-	c.resetPeaks()
-	if info.kind == clearKind {
-		return
+	if info.kind == compactKind {
+		c.shrinks.Add(1)
 	}
-	c.shrinks.Add(1)
-	if c.cfg.hook == nil {
+	c.table.Store(nt)
+	if info.kind != compactKind || c.cfg.hook == nil {
 		return
 	}
 	c.cfg.hook(ShrinkEvent{
