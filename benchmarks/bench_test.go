@@ -338,4 +338,3 @@ func heapHeldBy(build func() any) uint64 {
 	runtime.KeepAlive(x)
 	return after.HeapAlloc - min(after.HeapAlloc, before.HeapAlloc)
 }
-
