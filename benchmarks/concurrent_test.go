@@ -53,20 +53,26 @@ func BenchmarkConcurrent(b *testing.B) {
 	}
 }
 
-// mixed is the state one sub-benchmark of BenchmarkConcurrent keeps over
-// the calls with which the testing package ramps b.N up: its sequences,
-// and its map, filled once.
+// mixed is the state BenchmarkConcurrent keeps between calls: the
+// sequences, shared by the peers that run one after another with the same
+// parameters, and the map of one sub-benchmark, filled once for the calls
+// with which the testing package ramps b.N up.
 var mixed struct {
-	name string
-	seqs [][]uint64
-	m    peers.Map[int, int]
+	params string
+	seqs   [][]uint64
+	name   string
+	m      peers.Map[int, int]
 }
 
 func benchMixed(b *testing.B, p peers.Peer[int, int], n int, pattern string, reads int) {
 	procs := runtime.GOMAXPROCS(0)
+	if params := fmt.Sprint(n, pattern, reads, procs); mixed.params != params {
+		mixed.params, mixed.seqs = "", nil
+		mixed.seqs = mixedSeqs(n, pattern, reads, procs)
+		mixed.params = params
+	}
 	if mixed.name != b.Name() {
 		mixed.name, mixed.m = "", nil
-		mixed.seqs = mixedSeqs(n, pattern, reads, procs)
 		mixed.m = p.New()
 		for k := range n {
 			mixed.m.Set(k, k)
