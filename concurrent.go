@@ -33,10 +33,19 @@ import (
 // table and the old one is left to the garbage collector. Shrink and Clear
 // are the exceptions: they finish the resize they start.
 //
-// WithShrinkHook's hook runs on the goroutine whose write moved the last
-// bucket of a compaction, with no lock held. WithShards sets the number of
-// counter stripes and WithCompactEvery starts a background goroutine; both
-// are Concurrent's own.
+// Options apply as follows. WithPolicy's policy is consulted with the
+// whole map's Stats (see Stats for what they mean here) after about every
+// Len/8 deletes, and only when a table sized for the live entries would
+// have fewer buckets than the current one; never during a resize, and
+// never by Get. WithCapacity(n) sizes the first table for n entries and is
+// the floor below which automatic compaction does not go; Clear keeps that
+// size, Shrink ignores it. WithIncremental(step) makes each write during a
+// resize move step buckets (64 at DefaultStep, up to 5 entries each), and
+// step 0 makes the write that starts a resize do it all. WithShrinkHook's hook runs on the
+// goroutine whose write moved the last bucket of a compaction, with no
+// lock held. WithShards sets the number of counter stripes and
+// WithCompactEvery starts a background goroutine; both are Concurrent's
+// own.
 //
 // Use Concurrent when goroutines share a map that spikes. Unlike sync.Map
 // it is typed, and gives back a drained table as a whole; unlike a map
@@ -56,9 +65,6 @@ type Concurrent[K comparable, V any] struct {
 
 	stripes    []cstripe
 	stripeMask uint64
-	// quota is the deletes a stripe counts between policy checks.
-	quota   atomic.Int64
-	shrinks atomic.Int64
 
 	cfg config
 	// stride is the buckets a write moves during a resize; MaxInt64 moves
@@ -67,6 +73,13 @@ type Concurrent[K comparable, V any] struct {
 
 	bg      *compactor // nil without WithCompactEvery
 	cleanup runtime.Cleanup
+
+	// The fields above are read by every operation; these change now and
+	// then, on a cache line of their own.
+	_ [cacheLine]byte
+	// quota is the deletes a stripe counts between policy checks.
+	quota   atomic.Int64
+	shrinks atomic.Int64
 }
 
 // cacheLine is the span of memory the counter stripes are padded to: two
@@ -115,13 +128,16 @@ func NewConcurrent[K comparable, V any](opts ...Option) *Concurrent[K, V] {
 }
 
 // strideFor returns the buckets a write moves during a resize for
-// WithIncremental(step): step/4 rounded up, about step entries at the load
-// at which a table grows; all of them for step 0.
+// WithIncremental(step): step of them (up to 5*step entries), or all of
+// them for step 0. At DefaultStep a write moves a bounded few microseconds'
+// worth, and a table of 2^k buckets finishes resizing after 2^k/64 writes,
+// so that a map that is mostly read does not keep readers following moved
+// buckets for long.
 func strideFor(step int) int64 {
 	if step == 0 {
 		return math.MaxInt64
 	}
-	return int64(step+3) / 4
+	return int64(step)
 }
 
 // hash returns the hash of k. It is small enough to inline.

@@ -17,8 +17,8 @@ func WithShards(n int) Option {
 // WithCompactEvery makes a Concurrent map start one background goroutine
 // that every d asks the map's policy whether to compact, as a Delete would,
 // and finishes the resize in progress, if any, moving 16 writes' strides of
-// buckets at a time (see WithIncremental) and yielding the processor in
-// between. This gives memory back from maps that stop receiving writes
+// buckets at a time (16*64 buckets at DefaultStep, see WithIncremental)
+// and yielding the processor in between. This gives memory back from maps that stop receiving writes
 // mid-resize or right after a drain.
 //
 // d == 0 (the default) starts no goroutine: resizes then happen only inside

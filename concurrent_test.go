@@ -289,7 +289,7 @@ func TestConcurrentSizing(t *testing.T) {
 				"bucketsFor(%d) = %d; want the fewest buckets whose growAt (%d) holds it", tc.n, b, growAt(b))
 		}
 	}
-	assert.Equal(t, int64(16), strideFor(DefaultStep), "strideFor(DefaultStep)")
+	assert.Equal(t, int64(DefaultStep), strideFor(DefaultStep), "strideFor(DefaultStep)")
 	assert.Equal(t, int64(1), strideFor(1), "strideFor(1)")
 	assert.Equal(t, int64(math.MaxInt64), strideFor(0), "strideFor(0): all at once")
 

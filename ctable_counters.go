@@ -30,7 +30,7 @@ func (c *Concurrent[K, V]) added(h uint64) {
 }
 
 // deleted counts an entry removed with hash h and, once the stripe has seen
-// its quota of deletes since its last check (about Len/8 over all
+// its quota of deletes since it last asked (Len/8 over the number of
 // stripes), asks maybeCompact.
 func (c *Concurrent[K, V]) deleted(h uint64) {
 	s := c.stripe(h)

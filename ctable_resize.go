@@ -203,7 +203,12 @@ func (c *Concurrent[K, V]) maybeCompact() {
 		return
 	}
 	s := c.statsOf(t)
-	c.quota.Store(max(1, int64(s.Len)/(8*int64(len(c.stripes)))))
+	// Each stripe asks again after quota deletes of its own: with deletes
+	// spread over the stripes, the stripes ask about once each per Len/8
+	// deletes.
+	if q := max(1, int64(s.Len)/(8*int64(len(c.stripes)))); c.quota.Load() != q {
+		c.quota.Store(q)
+	}
 	buckets := bucketsFor(max(s.Len, c.cfg.capacity))
 	if buckets >= len(t.buckets) || !c.cfg.policy.ShouldShrink(s) {
 		return

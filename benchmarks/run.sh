@@ -9,7 +9,7 @@
 #   bash benchmarks/run.sh burst ops  # only the named parts
 #   RENDER_ONLY=1 bash benchmarks/run.sh ops  # rewrite results/ops.md from results/raw/ops.txt
 #
-# Parts: burst ops churn spike drain-latency retained concurrent.
+# Parts: burst ops churn spike drain-latency retained concurrent concurrent-latency.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -73,7 +73,7 @@ bench() {
 
 parts=("$@")
 if [ ${#parts[@]} -eq 0 ]; then
-	parts=(burst ops churn spike drain-latency retained concurrent)
+	parts=(burst ops churn spike drain-latency retained concurrent concurrent-latency)
 fi
 for part in "${parts[@]}"; do
 	case $part in
@@ -88,10 +88,12 @@ for part in "${parts[@]}"; do
 		-bench '^BenchmarkDrainLatency$/.*/.*/n=2M$' -benchtime 1x ;;
 	retained) bench retained "retained heap after the seed's drain (1M x [128]byte to 1%)" native \
 		-bench '^BenchmarkRetained$' -benchtime 1x ;;
-	concurrent) bench concurrent "concurrent mixes: 64k int keys, 99/90/50% reads, rest Set/Delete" sync.Map \
+	concurrent) bench concurrent "concurrent mixes: 64k and 1M int keys, spread/hot/zipf keys, 99/90/50% reads, rest Set/Delete" sync.Map \
 		-bench '^BenchmarkConcurrent$' -benchtime 200ms -cpu 1,2,4 ;;
+	concurrent-latency) bench concurrent-latency "longest operation while one goroutine inserts 4M int keys (grow) and deletes them (drain)" xsync.Map \
+		-bench '^BenchmarkConcurrentLatency$' -benchtime 1x ;;
 	*)
-		echo "run.sh: unknown part $part; want one of burst ops churn spike drain-latency retained concurrent" >&2
+		echo "run.sh: unknown part $part; want one of burst ops churn spike drain-latency retained concurrent concurrent-latency" >&2
 		exit 2
 		;;
 	esac
