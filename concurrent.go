@@ -236,13 +236,14 @@ func (c *Concurrent[K, V]) Has(k K) bool {
 func (c *Concurrent[K, V]) Set(k K, v V) {
 	e := &centry[K, V]{k, v}
 	h := c.entryHash(e)
-	t, head := c.lockBucket(c.writeTable(), h)
+	t, head := c.lockBucket(c.table.Load(), h)
 	old, at, i := head.lookup(head.meta.Load(), k, h)
 	grew := t.put(head, at, i, e, h)
 	head.mu.Unlock()
 	if old == nil {
 		c.inserted(t, h, grew)
 	}
+	c.helpResize()
 }
 
 // inserted counts a new entry with hash h, added to t, and checks t's load
@@ -274,7 +275,7 @@ func (c *Concurrent[K, V]) GetOrSet(k K, v V) (actual V, loaded bool) {
 	if e := c.load(k, h); e != nil {
 		return e.val, true
 	}
-	t, head := c.lockBucket(c.writeTable(), h)
+	t, head := c.lockBucket(c.table.Load(), h)
 	if e, _, _ := head.lookup(head.meta.Load(), k, h); e != nil {
 		head.mu.Unlock()
 		return e.val, true
@@ -282,6 +283,7 @@ func (c *Concurrent[K, V]) GetOrSet(k K, v V) (actual V, loaded bool) {
 	grew := t.add(head, &centry[K, V]{k, v}, h)
 	head.mu.Unlock()
 	c.inserted(t, h, grew)
+	c.helpResize()
 	return v, false
 }
 
@@ -291,20 +293,23 @@ func (c *Concurrent[K, V]) GetOrSet(k K, v V) (actual V, loaded bool) {
 func (c *Concurrent[K, V]) GetAndDelete(k K) (V, bool) {
 	var zero V
 	h := c.hash(k)
-	t := c.writeTable()
 	if c.load(k, h) == nil {
+		c.helpResize()
 		return zero, false
 	}
-	_, head := c.lockBucket(t, h)
+	_, head := c.lockBucket(c.table.Load(), h)
 	e, at, i := head.lookup(head.meta.Load(), k, h)
 	if e != nil {
 		at.remove(i)
 	}
 	head.mu.Unlock()
+	if e != nil {
+		c.deleted(h)
+	}
+	c.helpResize()
 	if e == nil {
 		return zero, false
 	}
-	c.deleted(h)
 	return e.val, true
 }
 
@@ -313,12 +318,15 @@ func (c *Concurrent[K, V]) GetAndDelete(k K) (V, bool) {
 func (c *Concurrent[K, V]) Swap(k K, v V) (previous V, loaded bool) {
 	e := &centry[K, V]{k, v}
 	h := c.entryHash(e)
-	t, head := c.lockBucket(c.writeTable(), h)
+	t, head := c.lockBucket(c.table.Load(), h)
 	old, at, i := head.lookup(head.meta.Load(), k, h)
 	grew := t.put(head, at, i, e, h)
 	head.mu.Unlock()
 	if old == nil {
 		c.inserted(t, h, grew)
+	}
+	c.helpResize()
+	if old == nil {
 		return previous, false
 	}
 	return old.val, true
@@ -368,7 +376,7 @@ func (c *Concurrent[K, V]) Compute(k K, f func(old V, loaded bool) (V, ComputeOp
 		panic(badOp(op))
 	}
 	h := c.hash(k)
-	t, head := c.lockBucket(c.writeTable(), h)
+	t, head := c.lockBucket(c.table.Load(), h)
 	actual, ok, delta, grew := computeLocked(t, head, k, h, f)
 	switch {
 	case delta > 0:
@@ -376,6 +384,7 @@ func (c *Concurrent[K, V]) Compute(k K, f func(old V, loaded bool) (V, ComputeOp
 	case delta < 0:
 		c.deleted(h)
 	}
+	c.helpResize()
 	return actual, ok
 }
 

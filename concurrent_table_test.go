@@ -457,3 +457,42 @@ func TestConcurrentResizeLeaksNothing(t *testing.T) {
 	}
 	goleak.VerifyNone(t, ignore)
 }
+
+// TestConcurrentHookPanicKeepsWrite checks that a shrink hook that panics
+// in the write that completes an incremental compaction propagates to that
+// write's caller with the write done and nothing lost.
+func TestConcurrentHookPanicKeepsWrite(t *testing.T) {
+	c := NewConcurrent[int, int](append(concForced, WithShrinkHook(func(ShrinkEvent) { panic("hook") }))...)
+	model := make(map[int]int)
+	panics := 0
+	try := func(f func()) {
+		defer func() {
+			if r := recover(); r != nil {
+				require.Equal(t, "hook", r, "recovered panic")
+				panics++
+			}
+		}()
+		f()
+	}
+	for round := range 4 {
+		for k := range 2000 {
+			try(func() { c.Set(k, round) })
+			model[k] = round
+		}
+		for k := range 1990 {
+			switch k % 3 {
+			case 0:
+				try(func() { c.Delete(k) })
+			case 1:
+				try(func() { c.GetAndDelete(k) })
+			default:
+				try(func() { c.Compute(k, func(int, bool) (int, ComputeOp) { return 0, DeleteOp }) })
+			}
+			delete(model, k)
+		}
+		concUnlocked(t, c)
+		require.Equal(t, model, concCollect(t, c), "All() after round %d, %d hook panics so far", round, panics)
+		require.Equal(t, len(model), c.Len(), "Len() after round %d", round)
+	}
+	assert.Positive(t, panics, "hook panics")
+}

@@ -7,8 +7,8 @@ import (
 
 // Resizing. One writer starts a resize by winning starting and then
 // storing a fresh table in next (allocated on a goroutine of its own if it
-// is large). From then on every write to the map first
-// moves a stride of the old table's buckets (see help): it claims the
+// is large). From then on every write to the map, once its own change is
+// made, moves a stride of the old table's buckets (see help): it claims the
 // stride from claimed, locks each bucket, copies its entries into the next
 // table and sets the forwarded bit in the bucket's meta word. Readers and
 // writers that find the bit continue in the next table. The goroutine that
@@ -162,20 +162,20 @@ func (c *Concurrent[K, V]) finish(t *ctable[K, V]) {
 	}
 }
 
-// writeTable returns the map's table for a write, after moving a stride of
-// buckets if a resize is in progress.
-func (c *Concurrent[K, V]) writeTable() *ctable[K, V] {
-	t := c.table.Load()
-	if t.next.Load() != nil {
+// helpResize moves a stride of buckets if a resize is in progress. Every
+// write calls it once its own change is made and counted, so that a
+// shrink hook that panics in the write that completes a compaction leaves
+// that write done.
+func (c *Concurrent[K, V]) helpResize() {
+	if t := c.table.Load(); t.next.Load() != nil {
 		c.help(t, c.stride)
-		t = c.table.Load()
 	}
-	return t
 }
 
 // maybeGrow starts growing t if it is the map's table, no resize of it has
-// started and the map holds more entries than t's load factor allows. It
-// runs after a write added an overflow bucket to t: a crowded bucket is the
+// started and the map holds more entries than t's load factor allows; the
+// write's helpResize then moves the first stride. It runs after a write
+// added an overflow bucket to t: a crowded bucket is the
 // sign that the load may be high, and summing the counters costs O(stripes).
 func (c *Concurrent[K, V]) maybeGrow(t *ctable[K, V]) {
 	if t.starting.Load() || c.table.Load() != t {
@@ -185,15 +185,14 @@ func (c *Concurrent[K, V]) maybeGrow(t *ctable[K, V]) {
 	if n <= growAt(len(t.buckets)) {
 		return
 	}
-	if c.startResize(t, resizeInfo{kind: growKind, entries: n}, max(2*len(t.buckets), bucketsFor(n))) {
-		c.help(t, c.stride)
-	}
+	c.startResize(t, resizeInfo{kind: growKind, entries: n}, max(2*len(t.buckets), bucketsFor(n)))
 }
 
 // maybeCompact is where the map consults its policy: it computes the whole
 // map's Stats and, if no resize is in progress, a table sized for the live
 // entries (but not below the capacity floor) would have fewer buckets, and
-// the policy says so, starts a compaction into that table. Deletes call it
+// the policy says so, starts a compaction into that table (the caller then
+// moves the first stride, see helpResize). Deletes call it
 // once per about Len/8 of them (see deleted), and so does the background
 // goroutine of WithCompactEvery; Get never does. A panic in the policy
 // propagates to the caller, leaving the map unchanged.
@@ -213,10 +212,7 @@ func (c *Concurrent[K, V]) maybeCompact() {
 	if buckets >= len(t.buckets) || !c.cfg.policy.ShouldShrink(s) {
 		return
 	}
-	info := resizeInfo{kind: compactKind, entries: s.Len, bytesBefore: s.TableBytes}
-	if c.startResize(t, info, buckets) {
-		c.help(t, c.stride)
-	}
+	c.startResize(t, resizeInfo{kind: compactKind, entries: s.Len, bytesBefore: s.TableBytes}, buckets)
 }
 
 // resizeNow finishes any resize in progress, then resizes the table now:
