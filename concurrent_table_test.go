@@ -29,9 +29,10 @@ import (
 var concForced = []Option{WithPolicy(concAlways), WithIncremental(1)}
 
 // concChurn sets and deletes keys [lo, lo+span) from a goroutine until
-// stop, filling and draining in turn so that the table grows and compacts.
+// stop, filling and draining in turn so that the table grows and compacts,
+// at least twice, so that the map resizes however soon stop comes.
 func concChurn[V any](c *Concurrent[int, V], lo, span int, val func(int) V, stop *atomic.Bool) {
-	for round := 0; !stop.Load(); round++ {
+	for round := 0; !stop.Load() || round < 2; round++ {
 		for k := lo; k < lo+span; k++ {
 			c.Set(k, val(k))
 		}
@@ -438,7 +439,6 @@ func TestConcurrentNaNAcrossResizes(t *testing.T) {
 // background goroutine, leaves no goroutine behind.
 func TestConcurrentResizeLeaksNothing(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
-	before := runtime.NumGoroutine()
 	func() {
 		c := NewConcurrent[int, int](WithCompactEvery(time.Hour))
 		// Over asyncTableBytes of buckets: the growths to it allocate on
@@ -451,7 +451,9 @@ func TestConcurrentResizeLeaksNothing(t *testing.T) {
 		require.True(t, c.Stats().Migrating || len(c.table.Load().buckets) >= int(asyncTableBytes/bucketBytes[int, int]()),
 			"after %d Sets: %+v; want a table of %d buckets or more, or a resize to it", n, c.Stats(), asyncTableBytes/bucketBytes[int, int]())
 	}()
-	for i := 0; i < 1000 && runtime.NumGoroutine() > before; i++ {
+	// Other tests' goroutines may end meanwhile, so wait on goleak's own
+	// check rather than on the goroutine count.
+	for i := 0; i < 2000 && goleak.Find(ignore) != nil; i++ {
 		runtime.GC()
 		time.Sleep(time.Millisecond)
 	}
