@@ -49,9 +49,9 @@ func concSize(n, small int) int {
 	return n
 }
 
-// concEager is a policy that compacts as soon as a shard has lost a tenth
-// of its peak, so that compactions, and migrations of DefaultMinIncremental
-// entries or more, happen often in tests.
+// concEager is a policy that compacts as soon as the map has lost a tenth
+// of its peak (and a table of fewer buckets would hold it), so that
+// compactions, which move buckets incrementally, happen often in tests.
 var concEager = RatioPolicy{Threshold: 0.9}
 
 // concCollect returns the map's pairs, failing if a key is yielded twice.
@@ -66,13 +66,16 @@ func concCollect[K comparable, V any](t *testing.T, c *Concurrent[K, V]) map[K]V
 	return got
 }
 
-// concUnlocked fails unless every shard's lock is free.
+// concUnlocked fails unless every bucket's lock is free, in the map's
+// table and the one it is resizing into.
 func concUnlocked[K comparable, V any](t *testing.T, c *Concurrent[K, V]) {
 	t.Helper()
-	for i := range c.shards {
-		s := &c.shards[i]
-		require.True(t, s.mu.TryLock(), "shard %d is still locked", i)
-		s.mu.Unlock()
+	for tab := c.table.Load(); tab != nil; tab = tab.next.Load() {
+		for i := range tab.buckets {
+			b := &tab.buckets[i]
+			require.True(t, b.mu.TryLock(), "bucket %d of a table of %d is still locked", i, len(tab.buckets))
+			b.mu.Unlock()
+		}
 	}
 }
 
@@ -133,8 +136,8 @@ func TestConcurrentMethods(t *testing.T) {
 	c.Clear()
 	assert.Equal(t, 0, c.Len(), "Len() after Clear()")
 	assert.Empty(t, concCollect(t, c), "All() after Clear()")
-	s := c.Stats()
-	assert.Equal(t, Stats{Shrinks: s.Shrinks}, s, "Stats() after Clear()")
+	// Clear leaves one empty bucket: the smallest table.
+	assert.Equal(t, Stats{TableBytes: bucketBytes[string, int]()}, c.Stats(), "Stats() after Clear()")
 }
 
 func TestConcurrentCompute(t *testing.T) {
@@ -245,42 +248,54 @@ func TestNewConcurrentInvalid(t *testing.T) {
 	}
 }
 
-func TestConcurrentShards(t *testing.T) {
+func TestConcurrentStripes(t *testing.T) {
 	for _, n := range []int{1, 2, 64} {
 		c := NewConcurrent[int, int](WithShards(n))
-		assert.Len(t, c.shards, n, "NewConcurrent(WithShards(%d)) shards", n)
+		assert.Len(t, c.stripes, n, "NewConcurrent(WithShards(%d)) counter stripes", n)
 		for k := range 1000 {
 			c.Set(k, k)
 		}
-		assert.Equal(t, 1000, c.Len(), "Len() with %d shards after 1000 Sets", n)
+		assert.Equal(t, 1000, c.Len(), "Len() with %d stripes after 1000 Sets", n)
 	}
 	c := NewConcurrent[int, int]()
-	assert.Len(t, c.shards, DefaultShards(), "NewConcurrent() shards")
+	assert.Len(t, c.stripes, DefaultShards(), "NewConcurrent() counter stripes")
 	d := DefaultShards()
 	assert.True(t, d >= 16 && d&(d-1) == 0 && d >= 4*runtime.GOMAXPROCS(0),
 		"DefaultShards() = %d; want a power of two >= max(16, 4*GOMAXPROCS=%d)", d, 4*runtime.GOMAXPROCS(0))
 
-	// Shards are padded so that no two share a cache line, whatever K and V.
-	for name, size := range map[string]uintptr{
-		"int,int":          unsafe.Sizeof(shard[int, int]{}),
-		"string,[200]byte": unsafe.Sizeof(shard[string, [200]byte]{}),
-		"[3]byte,bool":     unsafe.Sizeof(shard[[3]byte, bool]{}),
-	} {
-		assert.Zero(t, size%cacheLine, "unsafe.Sizeof(shard[%s]) = %d; want a multiple of %d", name, size, cacheLine)
+	// Stripes are padded so that no two share a cache line.
+	assert.Zero(t, unsafe.Sizeof(cstripe{})%cacheLine, "unsafe.Sizeof(cstripe{}) = %d; want a multiple of %d", unsafe.Sizeof(cstripe{}), cacheLine)
+	// A bucket is one 64-byte cache line on 64-bit platforms, whatever K
+	// and V: its slots point to entries.
+	if unsafe.Sizeof(uintptr(0)) == 8 {
+		for name, size := range map[string]uintptr{
+			"int,int":          unsafe.Sizeof(cbucket[int, int]{}),
+			"string,[200]byte": unsafe.Sizeof(cbucket[string, [200]byte]{}),
+			"[3]byte,bool":     unsafe.Sizeof(cbucket[[3]byte, bool]{}),
+		} {
+			assert.Equal(t, uintptr(64), size, "unsafe.Sizeof(cbucket[%s])", name)
+		}
 	}
 }
 
-func TestConcurrentShardConfig(t *testing.T) {
-	cfg := newConfig([]Option{WithCapacity(100)})
-	got := shardConfig(cfg, 16)
-	assert.Equal(t, 7, got.capacity, "shardConfig(WithCapacity(100), 16 shards).capacity")
-	assert.Equal(t, DefaultPolicy(), got.policy, "shardConfig(default policy, 16 shards).policy")
+func TestConcurrentSizing(t *testing.T) {
+	for _, tc := range []struct{ n, buckets int }{
+		{-1, 1}, {0, 1}, {1, 1}, {3, 1}, {4, 2}, {7, 2}, {8, 4}, {15, 4}, {16, 8}, {960, 256}, {961, 512},
+	} {
+		assert.Equal(t, tc.buckets, bucketsFor(tc.n), "bucketsFor(%d)", tc.n)
+		if tc.n > 0 {
+			b := bucketsFor(tc.n)
+			assert.True(t, tc.n <= growAt(b) && (b == 1 || tc.n > growAt(b/2)),
+				"bucketsFor(%d) = %d; want the fewest buckets whose growAt (%d) holds it", tc.n, b, growAt(b))
+		}
+	}
+	assert.Equal(t, int64(DefaultStep), strideFor(DefaultStep), "strideFor(DefaultStep)")
+	assert.Equal(t, int64(1), strideFor(1), "strideFor(1)")
+	assert.Equal(t, int64(math.MaxInt64), strideFor(0), "strideFor(0): all at once")
 
-	custom := RatioPolicy{Threshold: 0.5, MinTableBytes: 10}
-	got = shardConfig(newConfig([]Option{WithPolicy(custom)}), 16)
-	assert.Equal(t, custom, got.policy, "shardConfig(WithPolicy(custom), 16 shards).policy")
-	got = shardConfig(newConfig([]Option{WithPolicy(Never())}), 16)
-	assert.Equal(t, Never(), got.policy, "shardConfig(WithPolicy(Never()), 16 shards).policy")
+	c := NewConcurrent[int, int](WithCapacity(100))
+	assert.Len(t, c.table.Load().buckets, bucketsFor(100), "buckets of NewConcurrent(WithCapacity(100))")
+	assert.Equal(t, 32, bucketsFor(100), "bucketsFor(100)")
 }
 
 func TestConcurrentStats(t *testing.T) {
@@ -293,18 +308,17 @@ func TestConcurrentStats(t *testing.T) {
 	}
 	s := c.Stats()
 	assert.Equal(t, 500, s.Len, "Stats().Len after 1000 Sets and 500 Deletes")
-	assert.Equal(t, 1000, s.Peak, "Stats().Peak (the sum of the shards' peaks) after 1000 Sets and 500 Deletes")
+	assert.Equal(t, 1000, s.Peak, "Stats().Peak (the sum of the counter stripes' peaks) after 1000 Sets and 500 Deletes")
 	assert.Zero(t, s.Shrinks, "Stats().Shrinks before any compaction")
 	assert.Positive(t, s.WastedBytes, "Stats().WastedBytes after deleting half")
 
 	c.Shrink()
 	s = c.Stats()
-	assert.Equal(t, Stats{Len: 500, Peak: 500, Shrinks: 4, TableBytes: s.TableBytes}, s, "Stats() after Shrink() of 4 shards")
-	var sum int64
-	for i := range c.shards {
-		sum += c.shards[i].m.Stats().TableBytes
-	}
-	assert.Equal(t, sum, s.TableBytes, "Stats().TableBytes against the sum over shards")
+	assert.Equal(t, Stats{Len: 500, Peak: 500, Shrinks: 1, TableBytes: s.TableBytes}, s, "Stats() after Shrink()")
+	tab := c.table.Load()
+	assert.Len(t, tab.buckets, bucketsFor(500), "buckets after Shrink() of 500 entries")
+	want := (int64(len(tab.buckets))+tab.overflow.Load())*bucketBytes[int, int]() + 500*entryBytes[int, int]()
+	assert.Equal(t, want, s.TableBytes, "Stats().TableBytes against the buckets and entries")
 	assert.Equal(t, 500, c.Len(), "Len() after Shrink()")
 }
 
@@ -332,29 +346,42 @@ func TestConcurrentNaN(t *testing.T) {
 
 // TestConcurrentDisjoint runs goroutines on disjoint key ranges, each
 // checking every result against its own model map, through bursts of
-// growth and drain that make the shards compact and migrate.
+// growth and drain that make the table compact and migrate.
+//
+// The "forced" runs start from one bucket, compact whenever a table of
+// fewer buckets would hold the live entries, and move one bucket per
+// write, so that the table is nearly always resizing, one way or the
+// other.
 func TestConcurrentDisjoint(t *testing.T) {
-	t.Run("int", func(t *testing.T) { concDisjoint(t, func(i int) int { return i }) })
-	t.Run("string", func(t *testing.T) { concDisjoint(t, strconv.Itoa) })
+	eager := []Option{WithShards(2), WithPolicy(concEager), WithIncremental(7)}
+	forced := []Option{WithShards(2), WithPolicy(concAlways), WithIncremental(1)}
+	t.Run("int", func(t *testing.T) { concDisjoint(t, func(i int) int { return i }, 8, !concSmall(), eager...) })
+	t.Run("string", func(t *testing.T) { concDisjoint(t, strconv.Itoa, 8, !concSmall(), eager...) })
+	t.Run("int/forced", func(t *testing.T) { concDisjoint(t, func(i int) int { return i }, 2, true, forced...) })
+	t.Run("string/forced", func(t *testing.T) { concDisjoint(t, strconv.Itoa, 2, true, forced...) })
 }
 
-func concDisjoint[K comparable](t *testing.T, key func(int) K) {
-	// With 8 workers at 90% of span, the 2 shards peak near 28000
-	// entries, enough for compactions of DefaultMinIncremental entries or
-	// more, which migrate.
-	const workers = 8
+// concAlways is a policy that compacts whenever the map may: whenever a
+// table of fewer buckets would hold the live entries.
+var concAlways = PolicyFunc(func(Stats) bool { return true })
+
+// concDisjoint runs the disjoint-keys test with the given workers on a map
+// made with opts and, if mustShrink, checks that it compacted
+// incrementally. (A map compacts once its Len falls to about half of what
+// its table holds. At the small sizes of -short and -race, 8 workers
+// drift out of phase, each draining while others fill, so that the total
+// seldom falls that far; 2 workers' drains halve it.)
+func concDisjoint[K comparable](t *testing.T, key func(int) K, workers int, mustShrink bool, opts ...Option) {
+	// With 8 workers at 90% of span, the map peaks near 58000 entries.
 	span := concSize(8000, 1500)
 	ops := concSize(100000, 12000)
 	var migrations atomic.Int64
-	c := NewConcurrent[K, int](
-		WithShards(2),
-		WithPolicy(concEager),
-		WithIncremental(7),
+	c := NewConcurrent[K, int](append(opts,
 		WithShrinkHook(func(e ShrinkEvent) {
 			if e.Incremental {
 				migrations.Add(1)
 			}
-		}))
+		}))...)
 	models := make([]map[K]int, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -373,11 +400,11 @@ func concDisjoint[K comparable](t *testing.T, key func(int) K) {
 	assert.Equal(t, want, concCollect(t, c), "All() after the workers finished")
 	s := c.Stats()
 	assert.Equal(t, len(want), s.Len, "Stats().Len after the workers finished")
-	assert.Positive(t, s.Shrinks, "Stats().Shrinks after bursts of growth and drain")
-	if !concSmall() {
-		// At the small sizes the shards stay below DefaultMinIncremental.
-		assert.Positive(t, migrations.Load(), "incremental compactions seen by the hook")
+	if mustShrink {
+		assert.Positive(t, s.Shrinks, "Stats().Shrinks after bursts of growth and drain")
+		assert.Positive(t, migrations.Load(), "incremental compactions seen by the hook, of %d", s.Shrinks)
 	}
+	concUnlocked(t, c)
 }
 
 // concWorker does ops random operations on the keys [lo, lo+span), growing
@@ -612,6 +639,7 @@ func TestConcurrentIterateWhileWriting(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 	assert.Positive(t, shrinks.Load(), "compactions while iterating")
+	c.Close() // its goroutine may be moving a bucket
 	concUnlocked(t, c)
 }
 
@@ -652,9 +680,8 @@ func concFill(c concMap[[128]byte], n int, drop func(k int) bool) {
 // [128]byte entries written and drained to 1% by 4 goroutines keep less
 // than 3x the heap of a fresh native map of the live entries.
 func TestConcurrentDrainMemory(t *testing.T) {
-	// Short runs drain 500k entries: under the default policy's floor,
-	// divided across 16 shards, a smaller drain stops compacting while the
-	// shards' tables are still 4x their 1% live sets.
+	// Short runs drain 500k entries: the default policy's 4 MiB floor
+	// stops a much smaller drain from compacting down to its 1% live set.
 	n := concSize(1_000_000, 500_000)
 	keep := func(k int) bool { return k%100 == 0 }
 
@@ -696,13 +723,15 @@ func TestConcurrentGivesBackTables(t *testing.T) {
 	concFill(c, n, func(int) bool { return true })
 	emptied := concHeap() - base
 	require.Equal(t, 0, c.Len(), "Len() after deleting every key")
-	require.Greater(t, emptied, int64(n)*128, "heap held by an emptied map with the Never policy = %d B; want more than its %d B of values", emptied, n*128)
+	// Entries are freed as they are deleted; the bucket array stays.
+	array := int64(bucketsFor(n)) * bucketBytes[int, [128]byte]()
+	require.GreaterOrEqual(t, emptied, array, "heap held by an emptied map with the Never policy = %d B; want at least its %d B bucket array", emptied, array)
 
 	c.Shrink()
 	after := concHeap() - base
 	t.Logf("n=%d, Never policy: emptied map holds %d B, after Shrink() %d B", n, emptied, after)
 	assert.Less(t, after, emptied/50, "heap held after Shrink() of an emptied map = %d B; want < 2%% of the %d B before", after, emptied)
-	assert.Zero(t, c.Stats().TableBytes, "Stats().TableBytes after Shrink() of an emptied map")
+	assert.Equal(t, bucketBytes[int, [128]byte](), c.Stats().TableBytes, "Stats().TableBytes after Shrink() of an emptied map: one bucket")
 
 	concFill(c, n, func(int) bool { return false })
 	full := concHeap() - base
@@ -710,7 +739,7 @@ func TestConcurrentGivesBackTables(t *testing.T) {
 	after = concHeap() - base
 	t.Logf("full map holds %d B, after Clear() %d B", full, after)
 	assert.Less(t, after, full/50, "heap held after Clear() of a full map = %d B; want < 2%% of the %d B before", after, full)
-	assert.Zero(t, c.Stats().TableBytes, "Stats().TableBytes after Clear()")
+	assert.Equal(t, bucketBytes[int, [128]byte](), c.Stats().TableBytes, "Stats().TableBytes after Clear(): one bucket")
 	runtime.KeepAlive(c)
 }
 
@@ -726,9 +755,12 @@ func concMigrating(t *testing.T, opts ...Option) *Concurrent[int, int] {
 	migrating := false
 	for k := 0; k < n && !migrating; k++ {
 		c.Delete(k)
-		migrating = c.Stats().Migrating
+		// Stats().Migrating is also true for a growth that the fill
+		// started; only a compaction counts here.
+		tab := c.table.Load()
+		migrating = c.Stats().Migrating && tab.next.Load() != nil && tab.resize.kind == compactKind
 	}
-	require.True(t, migrating, "Stats().Migrating while draining %d entries with %v", n, concEager)
+	require.True(t, migrating, "Stats().Migrating (a compaction) while draining %d entries with %v", n, concEager)
 	return c
 }
 
@@ -759,8 +791,8 @@ func TestConcurrentBackgroundCompaction(t *testing.T) {
 	}
 	require.Zero(t, c.Stats().Shrinks, "Stats().Shrinks while the policy says no")
 	allow.Store(true)
-	assert.Eventually(t, func() bool { return c.Stats().Shrinks == 2 }, 20*time.Second, time.Millisecond,
-		"Stats().Shrinks of an idle 2-shard map whose policy turned yes; want 2")
+	assert.Eventually(t, func() bool { return c.Stats().Shrinks == 1 }, 20*time.Second, time.Millisecond,
+		"Stats().Shrinks of an idle map whose policy turned yes; want 1")
 	assert.Equal(t, 1000, c.Len(), "Len() after background compaction")
 }
 
@@ -788,27 +820,36 @@ func TestConcurrentClose(t *testing.T) {
 // migration's coroutine must both go once the map is collected.
 func TestConcurrentDroppedMapLeaksNothing(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
-	before := runtime.NumGoroutine()
 	func() {
 		// The ticks never come: the migration stays in progress.
-		_ = concMigrating(t, WithCompactEvery(time.Hour))
-		require.Greater(t, runtime.NumGoroutine(), before, "goroutines with a background compactor and a migration running")
+		c := concMigrating(t, WithCompactEvery(time.Hour))
+		require.True(t, concCompactorRunning(), "no compactLoop goroutine with WithCompactEvery and a migration running")
+		runtime.KeepAlive(c)
 	}()
-	for i := 0; i < 1000 && runtime.NumGoroutine() > before; i++ {
+	// Wait on goleak's own check: other tests' goroutines may end
+	// meanwhile, so the goroutine count alone proves nothing.
+	for i := 0; i < 2000 && goleak.Find(ignore) != nil; i++ {
 		runtime.GC()
 		time.Sleep(time.Millisecond)
 	}
 	goleak.VerifyNone(t, ignore)
 }
 
+// concCompactorRunning reports whether a background compaction goroutine
+// is running.
+func concCompactorRunning() bool {
+	buf := make([]byte, 1<<20)
+	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "shrinkmap.compactLoop")
+}
+
 // TestConcurrentDefaultsCompact checks that a map made with no options
-// gives memory back on its own, through its shards' scaled default policy.
+// gives memory back on its own, through the default policy.
 func TestConcurrentDefaultsCompact(t *testing.T) {
-	c := NewConcurrent[int, [128]byte](WithShards(16))
-	n := 100_000 // smaller drains stop at the default floor (4 MiB/16 a shard) too early for a tenth
+	c := NewConcurrent[int, [128]byte]()
+	n := 100_000 // smaller drains stop at the default floor (4 MiB) too early for a tenth
 	concFill(c, n, func(k int) bool { return k%100 != 0 })
 	s := c.Stats()
-	assert.GreaterOrEqual(t, s.Shrinks, 16, "Stats().Shrinks after draining %d entries to 1%% over 16 shards", n)
+	assert.Positive(t, s.Shrinks, "Stats().Shrinks after draining %d entries to 1%%", n)
 	assert.Less(t, s.TableBytes, tableBytes(n, groupBytes[int, [128]byte]())/10,
 		"Stats().TableBytes after the drain; want under a tenth of the peak table")
 }
@@ -859,3 +900,10 @@ func ExampleWithCompactEvery() {
 	fmt.Println(c.Len())
 	// Output: 1
 }
+
+// ShrinkMap.tidy (migrate.go) was the background goroutine's step on each
+// shard before Concurrent had a table of its own; nothing calls it now.
+// migrate.go is outside this branch's files, so this reference keeps
+// staticcheck's unused check quiet until tidy is deleted there at merge
+// (then delete this line too).
+var _ = (*ShrinkMap[int, int]).tidy

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -338,47 +337,4 @@ func heapHeldBy(build func() any) uint64 {
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(x)
 	return after.HeapAlloc - min(after.HeapAlloc, before.HeapAlloc)
-}
-
-// concurrentKeys is the key space of BenchmarkConcurrent.
-const concurrentKeys = 1 << 16
-
-// BenchmarkConcurrent runs Get, Set and Delete from b.RunParallel's
-// goroutines on 64k int keys, all present at the start, with reads% Gets
-// and the rest split evenly between Set and Delete of random keys, over the
-// peers safe for concurrent use (sync.Map first, as the baseline). Run it
-// with -cpu 1,2,4.
-func BenchmarkConcurrent(b *testing.B) {
-	for _, reads := range []int{99, 90, 50} {
-		runPeers(b, peers.Concurrents[int, int](), fmt.Sprintf("reads%d", reads), "n=64k", func(b *testing.B, p peers.Peer[int, int]) {
-			benchMixed(b, p, reads)
-		})
-	}
-}
-
-// seeds gives each RunParallel goroutine its own random sequence.
-var seeds atomic.Uint64
-
-func benchMixed(b *testing.B, p peers.Peer[int, int], reads int) {
-	m := p.New()
-	for k := range concurrentKeys {
-		m.Set(k, k)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		rng := rand.New(rand.NewPCG(seeds.Add(1), 0x5eed))
-		for pb.Next() {
-			r := rng.Uint64()
-			k := int(r & (concurrentKeys - 1))
-			switch op := int((r >> 32) % 100); {
-			case op < reads:
-				m.Get(k)
-			case op%2 == 0:
-				m.Set(k, op)
-			default:
-				m.Delete(k)
-			}
-		}
-	})
 }

@@ -10,7 +10,7 @@
 #   RENDER_ONLY=1 bash benchmarks/run.sh ops  # rewrite results/ops.md from results/raw/ops.txt
 #
 # Parts: burst ops churn spike drain-latency retained many-maps memory-limit
-# concurrent.
+# concurrent concurrent-latency.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -74,7 +74,7 @@ bench() {
 
 parts=("$@")
 if [ ${#parts[@]} -eq 0 ]; then
-	parts=(burst ops churn spike drain-latency retained many-maps memory-limit concurrent)
+	parts=(burst ops churn spike drain-latency retained many-maps memory-limit concurrent concurrent-latency)
 fi
 for part in "${parts[@]}"; do
 	case $part in
@@ -93,10 +93,12 @@ for part in "${parts[@]}"; do
 		-bench '^BenchmarkManyMaps$' -benchtime 1x ;;
 	memory-limit) bench memory-limit "memory limit: 200 maps of 20k drained to 55% with the limit at 9/8 of the heap" native \
 		-bench '^BenchmarkMemoryLimit$' -benchtime 1x ;;
-	concurrent) bench concurrent "concurrent mixes: 64k int keys, 99/90/50% reads, rest Set/Delete" sync.Map \
+	concurrent) bench concurrent "concurrent mixes: 64k and 1M int keys, spread/hot/zipf keys, 99/90/50% reads, rest Set/Delete" sync.Map \
 		-bench '^BenchmarkConcurrent$' -benchtime 200ms -cpu 1,2,4 ;;
+	concurrent-latency) bench concurrent-latency "longest operation while one goroutine inserts 4M int keys (grow) and deletes them (drain)" xsync.Map \
+		-bench '^BenchmarkConcurrentLatency$' -benchtime 1x ;;
 	*)
-		echo "run.sh: unknown part $part; want one of burst ops churn spike drain-latency retained many-maps memory-limit concurrent" >&2
+		echo "run.sh: unknown part $part; want one of burst ops churn spike drain-latency retained many-maps memory-limit concurrent concurrent-latency" >&2
 		exit 2
 		;;
 	esac

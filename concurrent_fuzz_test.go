@@ -1,0 +1,175 @@
+package shrinkmap
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+// FuzzConcurrent drives a Concurrent map from one goroutine with an
+// operation stream decoded from the fuzz input, and checks every result,
+// Len, and now and then the whole contents, against a native map: the
+// reference for keys equal to themselves and for NaN keys alike. The first
+// bytes pick the configuration, among them a stride of one bucket and a
+// policy that compacts whenever it may, so that operations meet the table
+// in the middle of growths and compactions. Keys are few (32 values and
+// NaN), so that buckets fill, chain and empty again.
+func FuzzConcurrent(f *testing.F) {
+	for _, seed := range fuzzConcurrentSeeds() {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in := &concFuzzIn{data: data}
+		opts := []Option{WithShards(1 << (in.byte() % 3))}
+		switch in.byte() % 3 {
+		case 0:
+			opts = append(opts, WithPolicy(concAlways))
+		case 1:
+			opts = append(opts, WithPolicy(RatioPolicy{Threshold: 0.5}))
+		default:
+			opts = append(opts, WithPolicy(Never()))
+		}
+		opts = append(opts, WithIncremental(int(in.byte()%9)), WithCapacity(int(in.byte()%40)))
+		fuzzConcurrent(t, in, NewConcurrent[float64, int](opts...))
+	})
+}
+
+// concFuzzIn reads a fuzz input a byte at a time, zeros past its end.
+type concFuzzIn struct {
+	data []byte
+	pos  int
+}
+
+func (in *concFuzzIn) more() bool { return in.pos < len(in.data) }
+
+func (in *concFuzzIn) byte() byte {
+	if !in.more() {
+		return 0
+	}
+	in.pos++
+	return in.data[in.pos-1]
+}
+
+func fuzzConcurrent(t *testing.T, in *concFuzzIn, c *Concurrent[float64, int]) {
+	model := make(map[float64]int)
+	for step := 0; in.more(); step++ {
+		op, kb := in.byte(), in.byte()
+		k := float64(kb % 32)
+		if kb >= 250 {
+			k = math.NaN()
+		}
+		v := step
+		old, had := model[k]
+		var got, want int
+		var gotOK, wantOK bool
+		switch op % 12 {
+		case 0, 1, 2:
+			c.Set(k, v)
+			model[k] = v
+		case 3:
+			got, gotOK = c.Get(k)
+			want, wantOK = old, had
+		case 4, 5:
+			c.Delete(k)
+			delete(model, k)
+		case 6:
+			got, gotOK = c.GetOrSet(k, v)
+			if !had {
+				model[k] = v
+				old = v
+			}
+			want, wantOK = old, had
+		case 7:
+			got, gotOK = c.GetAndDelete(k)
+			delete(model, k)
+			want, wantOK = old, had
+		case 8:
+			got, gotOK = c.Swap(k, v)
+			model[k] = v
+			want, wantOK = old, had
+		case 9:
+			got, gotOK = c.Compute(k, func(o int, loaded bool) (int, ComputeOp) {
+				if loaded != had || o != old {
+					t.Fatalf("step %d: Compute(%v) called f(%d, %v); want f(%d, %v)", step, k, o, loaded, old, had)
+				}
+				return v, ComputeOp(v % 3)
+			})
+			switch ComputeOp(v % 3) {
+			case CancelOp:
+				want, wantOK = old, had
+			case UpdateOp:
+				model[k] = v
+				want, wantOK = v, true
+			case DeleteOp:
+				delete(model, k)
+			}
+		case 10:
+			if kb%8 == 0 {
+				c.Shrink()
+			} else if kb%8 == 1 {
+				c.Clear()
+				clear(model)
+			}
+		case 11:
+			fuzzConcurrentSame(t, step, c, model)
+		}
+		if got != want || gotOK != wantOK {
+			t.Fatalf("step %d: op %d on key %v = %d, %v; want %d, %v", step, op%12, k, got, gotOK, want, wantOK)
+		}
+		if c.Len() != len(model) {
+			t.Fatalf("step %d: Len() = %d after op %d on key %v; want %d", step, c.Len(), op%12, k, len(model))
+		}
+	}
+	fuzzConcurrentSame(t, -1, c, model)
+	concUnlocked(t, c)
+}
+
+// fuzzConcurrentSame fails unless All yields model's pairs: those of keys
+// equal to themselves once each, and the values of NaN entries as a
+// multiset.
+func fuzzConcurrentSame(t *testing.T, step int, c *Concurrent[float64, int], model map[float64]int) {
+	t.Helper()
+	var gotNaN, wantNaN []int
+	got := make(map[float64]int)
+	for k, v := range c.All() {
+		if k != k {
+			gotNaN = append(gotNaN, v)
+			continue
+		}
+		if _, dup := got[k]; dup {
+			t.Fatalf("step %d: All() yielded %v twice", step, k)
+		}
+		got[k] = v
+	}
+	for k, v := range model {
+		if k != k {
+			wantNaN = append(wantNaN, v)
+		} else if g, ok := got[k]; !ok || g != v {
+			t.Fatalf("step %d: All() yielded %v=%d (present %v); want %d", step, k, g, ok, v)
+		}
+	}
+	slices.Sort(gotNaN)
+	slices.Sort(wantNaN)
+	if len(got)+len(gotNaN) != len(model) || !slices.Equal(gotNaN, wantNaN) {
+		t.Fatalf("step %d: All() yielded %d pairs, NaN values %v; want %d, %v", step, len(got)+len(gotNaN), gotNaN, len(model), wantNaN)
+	}
+}
+
+// fuzzConcurrentSeeds returns inputs that fill and drain the map under
+// each configuration, with NaN keys among them.
+func fuzzConcurrentSeeds() [][]byte {
+	var seeds [][]byte
+	for cfg := range 3 {
+		seed := []byte{byte(cfg), byte(cfg), 1, 0}
+		for k := range 32 {
+			seed = append(seed, 0, byte(k)) // Set
+		}
+		seed = append(seed, 0, 255, 6, 251, 11, 0) // Set(NaN), GetOrSet(NaN), All
+		for k := range 32 {
+			seed = append(seed, 4, byte(k), 3, byte(k)) // Delete, Get
+		}
+		seed = append(seed, 11, 0, 10, 8, 10, 1, 9, 2, 8, 3, 7, 3, 11, 0)
+		seeds = append(seeds, seed)
+	}
+	return seeds
+}

@@ -1,0 +1,500 @@
+package shrinkmap
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/quick"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// Tests of the table under Concurrent: values never torn, reads that never
+// go back in time, agreement with a reference map, and iteration, NaN keys
+// and goroutines across resizes. The "forced" configurations keep the
+// table resizing nearly all the time: one bucket to start, one bucket moved
+// per write, and a compaction whenever fewer buckets would do.
+
+// concForced are the options of a map that is nearly always resizing.
+var concForced = []Option{WithPolicy(concAlways), WithIncremental(1)}
+
+// concChurn sets and deletes keys [lo, lo+span) from a goroutine until
+// stop, filling and draining in turn so that the table grows and compacts,
+// at least twice, so that the map resizes however soon stop comes.
+func concChurn[V any](c *Concurrent[int, V], lo, span int, val func(int) V, stop *atomic.Bool) {
+	for round := 0; !stop.Load() || round < 2; round++ {
+		for k := lo; k < lo+span; k++ {
+			c.Set(k, val(k))
+		}
+		for k := lo; k < lo+span; k++ {
+			c.Delete(k)
+		}
+	}
+}
+
+// concResized checks that a map made with opts went through compactions,
+// if opts are concForced.
+func concResized[V any](t *testing.T, c *Concurrent[int, V], opts []Option) {
+	t.Helper()
+	if len(opts) > 0 {
+		assert.Positive(t, c.Stats().Shrinks, "Stats().Shrinks of a map forced through resizes")
+	}
+}
+
+// tornPair is a value of several words whose parts must agree.
+type tornPair struct {
+	s string
+	n int
+}
+
+// TestConcurrentTornReads has writers store [4]int{x, x, x, x} and
+// tornPair{strconv.Itoa(x), x} values while readers check that every value
+// they load agrees with itself, while other goroutines make the table grow
+// and compact. Under -race it also checks that no read races a write.
+func TestConcurrentTornReads(t *testing.T) {
+	for _, forced := range []bool{false, true} {
+		t.Run(fmt.Sprintf("forced=%v", forced), func(t *testing.T) {
+			var opts []Option
+			if forced {
+				opts = concForced
+			}
+			t.Run("array", func(t *testing.T) {
+				concTorn(t, opts, func(x int) [4]int { return [4]int{x, x, x, x} }, func(v [4]int) bool {
+					return v[0] == v[1] && v[1] == v[2] && v[2] == v[3]
+				})
+			})
+			t.Run("struct", func(t *testing.T) {
+				concTorn(t, opts, func(x int) tornPair { return tornPair{strconv.Itoa(x), x} }, func(v tornPair) bool {
+					return v.s == strconv.Itoa(v.n)
+				})
+			})
+		})
+	}
+}
+
+func concTorn[V any](t *testing.T, opts []Option, val func(int) V, whole func(V) bool) {
+	const keys = 64
+	c := NewConcurrent[int, V](opts...)
+	writes := concSize(50000, 5000)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for i := range writes {
+				k := i % keys
+				switch x := w*writes + i; i % 3 {
+				case 0:
+					c.Set(k, val(x))
+				case 1:
+					c.Swap(k, val(x))
+				default:
+					c.Compute(k, func(V, bool) (V, ComputeOp) { return val(x), UpdateOp })
+				}
+			}
+		})
+	}
+	var bg sync.WaitGroup
+	bg.Go(func() { concChurn(c, keys, concSize(4000, 1000), val, &stop) })
+	var bad atomic.Int64
+	for range 2 {
+		bg.Go(func() {
+			for !stop.Load() {
+				for k := range keys {
+					if v, ok := c.Get(k); ok && !whole(v) {
+						bad.Add(1)
+						t.Errorf("Get(%d) = %v: torn", k, v)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	stop.Store(true)
+	bg.Wait()
+	require.Zero(t, bad.Load(), "torn values read")
+	concResized(t, c, opts)
+	for k, v := range c.All() {
+		require.True(t, whole(v), "All() yielded %d=%v: torn", k, v)
+	}
+}
+
+// TestConcurrentReadsNeverGoBack has each writer own some keys and store
+// increasing values in them (by Set, Swap and Compute in turn), while
+// readers check that no key's value ever goes back, and other goroutines
+// make the table grow and compact. A lookup that found a value in a moved
+// bucket after a newer one was stored in the new table would fail it.
+func TestConcurrentReadsNeverGoBack(t *testing.T) {
+	for _, forced := range []bool{false, true} {
+		t.Run(fmt.Sprintf("forced=%v", forced), func(t *testing.T) {
+			var opts []Option
+			if forced {
+				opts = concForced
+			}
+			concMonotonic(t, opts)
+		})
+	}
+}
+
+func concMonotonic(t *testing.T, opts []Option) {
+	const writers, perWriter = 2, 32
+	const keys = writers * perWriter
+	c := NewConcurrent[int, int](opts...)
+	rounds := concSize(2000, 300)
+	var stop atomic.Bool
+	var wg, bg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for x := 1; x <= rounds; x++ {
+				for i := range perWriter {
+					k := w*perWriter + i
+					switch x % 3 {
+					case 0:
+						c.Set(k, x)
+					case 1:
+						c.Swap(k, x)
+					default:
+						c.Compute(k, func(old int, _ bool) (int, ComputeOp) { return x, UpdateOp })
+					}
+				}
+			}
+		})
+	}
+	bg.Go(func() { concChurn(c, keys, concSize(4000, 1000), func(k int) int { return k }, &stop) })
+	var failed atomic.Bool
+	for r := range 2 {
+		bg.Go(func() {
+			var last [keys]int
+			for !stop.Load() && !failed.Load() {
+				for k := range keys {
+					v, _ := c.Get(k)
+					if v < last[k] {
+						failed.Store(true)
+						t.Errorf("reader %d: Get(%d) = %d after it returned %d", r, k, v, last[k])
+						return
+					}
+					last[k] = v
+				}
+			}
+		})
+	}
+	wg.Wait()
+	stop.Store(true)
+	bg.Wait()
+	concResized(t, c, opts)
+	for k := range keys {
+		v, ok := c.Get(k)
+		require.True(t, ok && v == rounds, "Get(%d) = %d, %v after the writers finished; want %d, true", k, v, ok, rounds)
+	}
+}
+
+// concCall is one call in a random sequence applied by concApply.
+type concCall struct {
+	Op, Key, Val int
+}
+
+const concOps = 10
+
+// Generate makes random calls on a few keys, so that sequences revisit
+// them, with Shrink and Clear rare.
+func (concCall) Generate(r *rand.Rand, _ int) reflect.Value {
+	c := concCall{Op: r.IntN(concOps), Key: r.IntN(40), Val: r.IntN(1000)}
+	if (c.Op == 8 || c.Op == 9) && r.IntN(8) != 0 {
+		c.Op = 0
+	}
+	return reflect.ValueOf(c)
+}
+
+// concRef is the reference implementation: a native map under a mutex.
+type concRef struct {
+	mu sync.Mutex
+	m  map[int]int
+}
+
+// concResult is what one call returned.
+type concResult struct {
+	V  int
+	OK bool
+}
+
+// applyConcurrent applies calls to a Concurrent map made with opts and
+// returns each call's result and the final contents.
+func applyConcurrent(opts []Option, calls []concCall) ([]concResult, map[int]int) {
+	c := NewConcurrent[int, int](opts...)
+	res := make([]concResult, len(calls))
+	for i, call := range calls {
+		var r concResult
+		switch k, v := call.Key, call.Val; call.Op {
+		case 0:
+			c.Set(k, v)
+		case 1:
+			r.V, r.OK = c.Get(k)
+		case 2:
+			c.Delete(k)
+		case 3:
+			r.V, r.OK = c.GetOrSet(k, v)
+		case 4:
+			r.V, r.OK = c.GetAndDelete(k)
+		case 5:
+			r.V, r.OK = c.Swap(k, v)
+		case 6:
+			r.V, r.OK = c.Compute(k, func(old int, loaded bool) (int, ComputeOp) {
+				switch {
+				case !loaded:
+					return v, UpdateOp
+				case old%3 == 0:
+					return 0, DeleteOp
+				case old%3 == 1:
+					return old + v, UpdateOp
+				}
+				return 0, CancelOp
+			})
+		case 7:
+			r.V, r.OK = c.Len(), c.Has(k)
+		case 8:
+			c.Shrink()
+		case 9:
+			c.Clear()
+		}
+		res[i] = r
+	}
+	return res, maps.Collect(c.All())
+}
+
+// applyRef applies calls to the reference map.
+func applyRef(calls []concCall) ([]concResult, map[int]int) {
+	ref := &concRef{m: make(map[int]int)}
+	res := make([]concResult, len(calls))
+	for i, call := range calls {
+		ref.mu.Lock()
+		var r concResult
+		k, v := call.Key, call.Val
+		old, had := ref.m[k]
+		switch call.Op {
+		case 0:
+			ref.m[k] = v
+		case 1:
+			r.V, r.OK = old, had
+		case 2:
+			delete(ref.m, k)
+		case 3:
+			if !had {
+				ref.m[k] = v
+				old = v
+			}
+			r.V, r.OK = old, had
+		case 4:
+			delete(ref.m, k)
+			r.V, r.OK = old, had
+		case 5:
+			ref.m[k] = v
+			r.V, r.OK = old, had
+		case 6:
+			switch {
+			case !had:
+				ref.m[k] = v
+				r.V, r.OK = v, true
+			case old%3 == 0:
+				delete(ref.m, k)
+			case old%3 == 1:
+				ref.m[k] = old + v
+				r.V, r.OK = old+v, true
+			default:
+				r.V, r.OK = old, true
+			}
+		case 7:
+			r.V, r.OK = len(ref.m), had
+		case 8:
+		case 9:
+			clear(ref.m)
+		}
+		ref.mu.Unlock()
+		res[i] = r
+	}
+	return res, ref.m
+}
+
+// TestConcurrentMatchesReference checks with testing/quick that random
+// call sequences give the same results, call by call, and leave the same
+// contents, on Concurrent and on a native map under a mutex, also when the
+// table is forced through resizes.
+func TestConcurrentMatchesReference(t *testing.T) {
+	cfg := &quick.Config{MaxCount: concSize(500, 100)}
+	for name, opts := range map[string][]Option{
+		"default": nil,
+		"forced":  concForced,
+		"stw":     {WithPolicy(concAlways), WithIncremental(0), WithShards(1)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := func(calls []concCall) ([]concResult, map[int]int) { return applyConcurrent(opts, calls) }
+			if err := quick.CheckEqual(f, applyRef, cfg); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestConcurrentIterateWhileResizing checks All's promise while the table
+// is forced through resizes: the keys present throughout are yielded
+// exactly once each, with their values, and no key twice.
+func TestConcurrentIterateWhileResizing(t *testing.T) {
+	stable := concSize(3000, 500)
+	c := NewConcurrent[int, int](concForced...)
+	for k := range stable {
+		c.Set(k, k)
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			concChurn(c, stable+w*10000, concSize(6000, 1500), func(k int) int { return -k }, &stop)
+		})
+	}
+	var sizes []int
+	for iter := range concSize(50, 10) {
+		seen := make(map[int]bool)
+		for k, v := range c.All() {
+			require.False(t, seen[k], "iteration %d: All() yielded key %d twice", iter, k)
+			seen[k] = true
+			want := k
+			if k >= stable {
+				want = -k
+			}
+			require.Equal(t, want, v, "iteration %d: All() yielded %d=%d", iter, k, v)
+		}
+		for k := range stable {
+			require.True(t, seen[k], "iteration %d: All() missed key %d, present throughout", iter, k)
+		}
+		sizes = append(sizes, len(c.table.Load().buckets))
+	}
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("table buckets seen after iterations: %v; %+v", sizes, c.Stats())
+	assert.Positive(t, c.Stats().Shrinks, "compactions during the iterations")
+	concUnlocked(t, c)
+}
+
+// TestConcurrentNaNAcrossResizes checks that entries with NaN keys survive
+// growth and compaction: each stays reachable by All, once, and Len counts
+// it, until Clear.
+func TestConcurrentNaNAcrossResizes(t *testing.T) {
+	c := NewConcurrent[float64, int](concForced...)
+	nan := math.NaN()
+	const nans = 100
+	for i := range nans {
+		c.Set(nan, i)
+		c.Set(float64(i), i)
+	}
+	c.GetOrSet(nan, nans)
+	c.Swap(nan, nans+1)
+	c.Compute(nan, func(old int, loaded bool) (int, ComputeOp) {
+		assert.False(t, loaded, "Compute(NaN): loaded")
+		return nans + 2, UpdateOp
+	})
+	c.Delete(nan)
+	_, ok := c.GetAndDelete(nan)
+	assert.False(t, ok, "GetAndDelete(NaN): ok")
+	// Grow and drain other keys: the NaN entries move with the table.
+	for k := range 5000 {
+		c.Set(float64(1000+k), k)
+	}
+	for k := range 5000 {
+		c.Delete(float64(1000 + k))
+	}
+	for i := range nans {
+		c.Delete(float64(i))
+	}
+	s := c.Stats()
+	assert.Positive(t, s.Shrinks, "Stats().Shrinks after the drain")
+	assert.Equal(t, nans+3, c.Len(), "Len() with only NaN entries left")
+	var vals []int
+	for k, v := range c.All() {
+		require.True(t, k != k, "All() yielded %v=%d; want only NaN keys", k, v)
+		vals = append(vals, v)
+	}
+	want := make([]int, nans+3)
+	for i := range want {
+		want[i] = i
+	}
+	assert.ElementsMatch(t, want, vals, "values of the NaN entries yielded by All()")
+	c.Shrink()
+	assert.Equal(t, nans+3, c.Len(), "Len() after Shrink()")
+	c.Clear()
+	assert.Zero(t, c.Len(), "Len() after Clear()")
+	assert.Empty(t, concCollect(t, c), "All() after Clear()")
+}
+
+// TestConcurrentResizeLeaksNothing checks that the goroutine that allocates
+// a large new table ends, and that a map dropped mid-resize, with its
+// background goroutine, leaves no goroutine behind.
+func TestConcurrentResizeLeaksNothing(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	func() {
+		c := NewConcurrent[int, int](WithCompactEvery(time.Hour))
+		// Over asyncTableBytes of buckets: the growths to it allocate on
+		// a goroutine of their own.
+		n := 2 * growAt(int(asyncTableBytes/bucketBytes[int, int]()))
+		for k := range n {
+			c.Set(k, k)
+		}
+		require.Equal(t, n, c.Len(), "Len() after %d Sets", n)
+		require.True(t, c.Stats().Migrating || len(c.table.Load().buckets) >= int(asyncTableBytes/bucketBytes[int, int]()),
+			"after %d Sets: %+v; want a table of %d buckets or more, or a resize to it", n, c.Stats(), asyncTableBytes/bucketBytes[int, int]())
+	}()
+	// Other tests' goroutines may end meanwhile, so wait on goleak's own
+	// check rather than on the goroutine count.
+	for i := 0; i < 2000 && goleak.Find(ignore) != nil; i++ {
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	goleak.VerifyNone(t, ignore)
+}
+
+// TestConcurrentHookPanicKeepsWrite checks that a shrink hook that panics
+// in the write that completes an incremental compaction propagates to that
+// write's caller with the write done and nothing lost.
+func TestConcurrentHookPanicKeepsWrite(t *testing.T) {
+	c := NewConcurrent[int, int](append(concForced, WithShrinkHook(func(ShrinkEvent) { panic("hook") }))...)
+	model := make(map[int]int)
+	panics := 0
+	try := func(f func()) {
+		defer func() {
+			if r := recover(); r != nil {
+				require.Equal(t, "hook", r, "recovered panic")
+				panics++
+			}
+		}()
+		f()
+	}
+	for round := range 4 {
+		for k := range 2000 {
+			try(func() { c.Set(k, round) })
+			model[k] = round
+		}
+		for k := range 1990 {
+			switch k % 3 {
+			case 0:
+				try(func() { c.Delete(k) })
+			case 1:
+				try(func() { c.GetAndDelete(k) })
+			default:
+				try(func() { c.Compute(k, func(int, bool) (int, ComputeOp) { return 0, DeleteOp }) })
+			}
+			delete(model, k)
+		}
+		concUnlocked(t, c)
+		require.Equal(t, model, concCollect(t, c), "All() after round %d, %d hook panics so far", round, panics)
+		require.Equal(t, len(model), c.Len(), "Len() after round %d", round)
+	}
+	assert.Positive(t, panics, "hook panics")
+}

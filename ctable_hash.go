@@ -1,0 +1,48 @@
+package shrinkmap
+
+import (
+	"math/bits"
+	"reflect"
+	"unsafe"
+)
+
+// Integer keys are hashed by two multiply-and-fold rounds over their bits
+// and a per-map seed, which costs a few cycles where maphash.Comparable
+// calls into the runtime's generic hasher. Other keys use maphash.
+
+// isIntKey reports whether K is an integer kind, named or not.
+func isIntKey[K comparable]() bool {
+	switch reflect.TypeFor[K]().Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	}
+	return false
+}
+
+// intBits returns the bits of k, which must be of an integer kind, zero
+// extended to 64. The switch on its size is resolved at compile time for
+// each shape of K.
+func intBits[K comparable](k K) uint64 {
+	p := unsafe.Pointer(&k)
+	switch unsafe.Sizeof(k) {
+	case 8:
+		return *(*uint64)(p)
+	case 4:
+		return uint64(*(*uint32)(p))
+	case 2:
+		return uint64(*(*uint16)(p))
+	default:
+		return uint64(*(*uint8)(p))
+	}
+}
+
+// mixInt hashes x with seed: each round multiplies by an odd constant into
+// 128 bits and folds the halves together, so every bit of x reaches both
+// the low bits (the bucket index) and the high bits (the meta byte and the
+// counter stripe).
+func mixInt(x, seed uint64) uint64 {
+	hi, lo := bits.Mul64(x^seed, 0x9e3779b97f4a7c15)
+	hi, lo = bits.Mul64(hi^lo, 0xd6e8feb86659fd93)
+	return hi ^ lo
+}
