@@ -80,6 +80,7 @@ type Concurrent[K comparable, V any] struct {
 	// quota is the deletes a stripe counts between policy checks.
 	quota   atomic.Int64
 	shrinks atomic.Int64
+	pol     cpolicy // the policy's history, updated at each check
 }
 
 // cacheLine is the span of memory the counter stripes are padded to: two
@@ -458,9 +459,18 @@ func (c *Concurrent[K, V]) Shrink() {
 //   - WastedBytes is the bytes of head buckets beyond those of a table
 //     sized for Len (overflow buckets are not counted);
 //   - Migrating reports a resize in progress, growth or compaction, and
-//     MigrationLeft the old table's buckets it has yet to move.
+//     MigrationLeft the old table's buckets it has yet to move;
+//   - DrainedFrom, LowDeletes, Refills and MemoryPressure are those of the
+//     last policy check (about every Len/8 deletes, see WithPolicy), which
+//     sees the map's counts and peak, not each operation: a drain's end and
+//     a refill count from the peak, and the deletes since the previous
+//     check count as drained if the map is drained at the check.
 func (c *Concurrent[K, V]) Stats() Stats {
-	return c.statsOf(c.table.Load())
+	s := c.statsOf(c.table.Load())
+	c.pol.mu.Lock()
+	c.pol.fill(&s)
+	c.pol.mu.Unlock()
+	return s
 }
 
 // All returns an iterator over the map's key-value pairs. The iteration

@@ -70,7 +70,7 @@ func compactLoop[K comparable, V any](b *compactor, wp weak.Pointer[Concurrent[K
 func (c *Concurrent[K, V]) tidy(b *compactor) {
 	t := c.table.Load()
 	if !t.starting.Load() {
-		c.maybeCompact()
+		c.maybeCompact(0)
 		t = c.table.Load()
 	}
 	stride := c.stride

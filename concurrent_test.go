@@ -900,10 +900,3 @@ func ExampleWithCompactEvery() {
 	fmt.Println(c.Len())
 	// Output: 1
 }
-
-// ShrinkMap.tidy (migrate.go) was the background goroutine's step on each
-// shard before Concurrent had a table of its own; nothing calls it now.
-// migrate.go is outside this branch's files, so this reference keeps
-// staticcheck's unused check quiet until tidy is deleted there at merge
-// (then delete this line too).
-var _ = (*ShrinkMap[int, int]).tidy

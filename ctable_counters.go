@@ -35,9 +35,9 @@ func (c *Concurrent[K, V]) added(h uint64) {
 func (c *Concurrent[K, V]) deleted(h uint64) {
 	s := c.stripe(h)
 	s.n.Add(-1)
-	if s.deletes.Add(1) >= c.quota.Load() {
+	if d := s.deletes.Add(1); d >= c.quota.Load() {
 		s.deletes.Store(0)
-		c.maybeCompact()
+		c.maybeCompact(int(d))
 	}
 }
 

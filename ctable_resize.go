@@ -33,7 +33,8 @@ const (
 // resizeInfo describes a resize; it is written before ctable.next.
 type resizeInfo struct {
 	kind        resizeKind
-	manual      bool  // Shrink or Clear started it
+	manual      bool // Shrink or Clear started it
+	reason      ShrinkReason
 	entries     int   // live entries when it started
 	bytesBefore int64 // Stats.TableBytes when it started
 }
@@ -144,6 +145,7 @@ func (c *Concurrent[K, V]) publish(t, nt *ctable[K, V]) {
 		BytesAfter:  c.statsOf(nt).TableBytes,
 		Duration:    time.Duration(t.spent.Load()),
 		Manual:      info.manual,
+		Reason:      info.reason,
 		Incremental: !info.manual && c.stride < int64(len(t.buckets)),
 	})
 }
@@ -196,7 +198,7 @@ func (c *Concurrent[K, V]) maybeGrow(t *ctable[K, V]) {
 // once per about Len/8 of them (see deleted), and so does the background
 // goroutine of WithCompactEvery; Get never does. A panic in the policy
 // propagates to the caller, leaving the map unchanged.
-func (c *Concurrent[K, V]) maybeCompact() {
+func (c *Concurrent[K, V]) maybeCompact(deletes int) {
 	t := c.table.Load()
 	if t.starting.Load() {
 		return
@@ -209,10 +211,24 @@ func (c *Concurrent[K, V]) maybeCompact() {
 		c.quota.Store(q)
 	}
 	buckets := bucketsFor(max(s.Len, c.cfg.capacity))
-	if buckets >= len(t.buckets) || !c.cfg.policy.ShouldShrink(s) {
+	reason, ok := c.askPolicy(&s, deletes, buckets < len(t.buckets))
+	if !ok {
 		return
 	}
-	c.startResize(t, resizeInfo{kind: compactKind, entries: s.Len, bytesBefore: s.TableBytes}, buckets)
+	c.startResize(t, resizeInfo{kind: compactKind, entries: s.Len, bytesBefore: s.TableBytes, reason: reason}, buckets)
+}
+
+// askPolicy records a policy check that saw s and deletes since the last
+// one, and, if smaller (a table for the live entries would have fewer
+// buckets), asks the policy. It reports whether to compact, and why.
+func (c *Concurrent[K, V]) askPolicy(s *Stats, deletes int, smaller bool) (ShrinkReason, bool) {
+	c.pol.mu.Lock()
+	defer c.pol.mu.Unlock()
+	c.pol.observe(s, deletes, smaller)
+	if !smaller {
+		return 0, false
+	}
+	return c.pol.decide(c.cfg.policy, *s)
 }
 
 // resizeNow finishes any resize in progress, then resizes the table now:
@@ -230,8 +246,16 @@ func (c *Concurrent[K, V]) resizeNow(kind resizeKind) {
 		if kind == clearKind {
 			buckets = bucketsFor(c.cfg.capacity)
 		}
-		info := resizeInfo{kind: kind, manual: true, entries: s.Len, bytesBefore: s.TableBytes}
+		info := resizeInfo{kind: kind, manual: true, entries: s.Len, bytesBefore: s.TableBytes, reason: ReasonManual}
 		if c.startResize(t, info, buckets) {
+			c.pol.mu.Lock()
+			if kind == clearKind {
+				c.pol.hist.cleared()
+			} else {
+				c.pol.hist.observe(s.Len, s.Peak, 0)
+				c.pol.hist.compacted(s.Len)
+			}
+			c.pol.mu.Unlock()
 			c.finish(t)
 			return
 		}

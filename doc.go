@@ -42,5 +42,7 @@
 //   - Compaction is amortized O(1) per operation.
 //
 // ShrinkMap is not safe for concurrent use with a writer; Concurrent is safe
-// for any mix of goroutines.
+// for any mix of goroutines: a hash table of its own whose Get takes no lock,
+// whose writes lock one bucket, and whose growth and compaction move a
+// bounded number of buckets per write, driven by the same Policy.
 package shrinkmap

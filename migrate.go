@@ -144,19 +144,3 @@ func (m *ShrinkMap[K, V]) deleteMigrating(k K) {
 	}
 	m.advance()
 }
-
-// tidy does background work on an idle map: it takes up to steps steps of
-// an incremental compaction, or, with none in progress, consults the policy
-// as a Delete would. It reports whether a migration is still in progress;
-// during an iteration it does nothing, so a caller must not loop on it while
-// iterating the same map.
-func (m *ShrinkMap[K, V]) tidy(steps int) bool {
-	for ; m.mig != nil && steps > 0; steps-- {
-		m.advance()
-	}
-	if m.mig == nil && m.cur != nil {
-		m.grew()
-		m.maybeShrink()
-	}
-	return m.mig != nil
-}

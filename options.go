@@ -120,9 +120,15 @@ func WithShrinkHook(hook func(ShrinkEvent)) Option {
 // table holds every entry and replaces the old one, which is then released.
 // No single operation pays for copying a large map, and Get stays one
 // lookup in one table. A map that is only read finishes a migration when
-// Shrink is called, or, for a Concurrent map, by WithCompactEvery. With
-// step == 0 a compaction copies every live entry at once, inside the
-// operation that triggers it. A negative step makes New panic.
+// Shrink is called or a loop whose body wrote ends (see All). With step ==
+// 0 a compaction copies every live entry at once, inside the operation that
+// triggers it. A negative step makes New panic.
+//
+// For a Concurrent map step counts buckets, not entries: while the table
+// grows or compacts, each write moves step buckets (up to five entries
+// each) into the new table, and step == 0 makes the write that starts a
+// resize move them all; a map that is only read finishes a resize by
+// WithCompactEvery or Shrink.
 func WithIncremental(step int) Option {
 	return func(c *config) { c.step = step }
 }

@@ -1,0 +1,45 @@
+package shrinkmap
+
+import "sync"
+
+// cpolicy is what a Concurrent keeps for its policy between checks: the
+// history a ShrinkMap keeps, observed at each check rather than at each
+// operation, and the last memory-pressure sample. Its mutex serializes the
+// checks, which run about once per Len/8 deletes.
+type cpolicy struct {
+	mu       sync.Mutex
+	hist     history
+	pressure bool
+	sampleIn int // deletes until the next memory-pressure sample
+}
+
+// observe records a check that saw s (Len and Peak) and deletes made since
+// the last one, samples memory pressure if a smaller table would do (at
+// most once per pressureSampleEvery deletes), and fills in s's history
+// fields.
+func (p *cpolicy) observe(s *Stats, deletes int, smaller bool) {
+	p.hist.observe(s.Len, s.Peak, deletes)
+	if smaller {
+		if p.sampleIn -= deletes; p.sampleIn < 0 {
+			p.pressure = memoryPressure()
+			p.sampleIn = pressureSampleEvery
+		}
+	}
+	p.fill(s)
+}
+
+// fill writes the history fields into s.
+func (p *cpolicy) fill(s *Stats) {
+	s.DrainedFrom, s.LowDeletes, s.Refills = p.hist.drainedFrom, p.hist.lowDeletes, p.hist.refills
+	s.MemoryPressure = p.pressure
+}
+
+// decide asks policy about s, under p's lock, and if it says yes records a
+// compaction of s.Len entries and returns why.
+func (p *cpolicy) decide(policy Policy, s Stats) (ShrinkReason, bool) {
+	if !policy.ShouldShrink(s) {
+		return 0, false
+	}
+	p.hist.compacted(s.Len)
+	return reasonOf(policy, s), true
+}

@@ -1,0 +1,54 @@
+package shrinkmap
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The Concurrent policy tests check that Concurrent follows the default
+// policy as ShrinkMap does: small maps compact, a map that refills at once
+// keeps its table, and the hook says why.
+
+func TestConcurrentDefaultCompactsSmallMaps(t *testing.T) {
+	var reasons []ShrinkReason
+	c := NewConcurrent[int, int](WithShrinkHook(func(e ShrinkEvent) { reasons = append(reasons, e.Reason) }))
+	for k := range 2000 {
+		c.Set(k, k)
+	}
+	full := c.Stats().TableBytes
+	for k := 20; k < 2000; k++ {
+		c.Delete(k)
+	}
+	for k := range 5000 { // writes go on, so the last compaction completes
+		c.Set(10_000+k, k)
+		c.Delete(10_000 + k)
+	}
+	s := c.Stats()
+	require.Equal(t, 20, s.Len)
+	require.Positive(t, s.Shrinks, "Stats() = %+v; want compactions of a 2000-entry map drained to 1%%", s)
+	require.Less(t, s.TableBytes, full/8, "Stats() = %+v; want the table given back (full: %d bytes)", s, full)
+	require.Contains(t, reasons, ReasonRatio, "ShrinkEvent.Reason of the drain's compactions")
+}
+
+func TestConcurrentRefillingMapKeepsItsTable(t *testing.T) {
+	c := NewConcurrent[int, int]()
+	const size = 20_000
+	var afterFirst int
+	for burst := range 20 {
+		for k := range size {
+			c.Set(k, k)
+		}
+		for k := range size {
+			c.Delete(k)
+		}
+		if burst == 0 {
+			afterFirst = c.Stats().Shrinks
+		}
+	}
+	s := c.Stats()
+	t.Logf("Stats() after 20 bursts of %d: %+v; %d compactions in the first", size, s, afterFirst)
+	require.Positive(t, afterFirst, "compactions in the first burst")
+	require.LessOrEqual(t, s.Shrinks, afterFirst+1, "Stats() = %+v; want no compaction per burst after the first", s)
+	require.Positive(t, s.Refills, "Stats().Refills after refills")
+}
