@@ -1,5 +1,35 @@
 package shrinkmap
 
+import (
+	"sync/atomic"
+	"time"
+)
+
+// A compaction counts as undone by a refill only if the refill comes within
+// max(minRefillWindow, refillWindowPerEntry x the peak it compacted from)
+// of it. Regrowing a table costs about 50-100 ns an entry, so a map that
+// refills later than that pays for the regrowth with at most about a tenth
+// of the time it spent drained: giving the memory back was worth it, and
+// the map is not treated as one that refills at once.
+const (
+	minRefillWindow      = 100 * time.Millisecond
+	refillWindowPerEntry = 100 * time.Nanosecond
+)
+
+// testClock, when not 0, is what clock returns: tests freeze time with it.
+var testClock atomic.Int64
+
+var clockStart = time.Now()
+
+// clock returns the monotonic time since the process started. It is read
+// once per compaction and once per refill, never per operation.
+func clock() time.Duration {
+	if t := testClock.Load(); t != 0 {
+		return time.Duration(t)
+	}
+	return time.Since(clockStart)
+}
+
 // history is what a map remembers of its recent past for its policy: the
 // peak since the last compaction, the peak a drain in progress started
 // from, the deletes since the last compaction and those made while
@@ -20,6 +50,12 @@ type history struct {
 	// left (so that its table had to grow back); 0 once counted, or if
 	// none.
 	refillAt int
+	// compactedAt is when the last compaction ran (see clock), and window
+	// how soon after it a refill must come to count as undoing it.
+	// drainedAt is when the drained deletes counted in lowDeletes began: a
+	// map that stays drained longer than window before it refills is not
+	// one that refills at once, and its Refills start anew.
+	compactedAt, window, drainedAt time.Duration
 
 	// lowBelow is the Len under which the map is drained: ceil(ref()/4).
 	// watch is the least Len at which grew has something to record: a new
@@ -48,13 +84,41 @@ func (h *history) record(n int) {
 		h.drainedFrom = 0
 	}
 	if h.refillAt > 0 && n >= h.refillAt {
-		h.refills++
-		h.refillAt = 0
+		h.refilled()
 	}
 	if !drained(n, h.ref()) {
-		h.lowDeletes = 0
+		h.undrained()
 	}
 	h.rewatch()
+}
+
+// undrained records that the map is no longer drained: a drain that lasted
+// longer than the refill window ends the map's Refills.
+func (h *history) undrained() {
+	if h.lowDeletes > 0 && h.refills > 0 && clock()-h.drainedAt > h.window {
+		h.refills = 0
+	}
+	h.lowDeletes = 0
+}
+
+// lowDelete records deletes made while drained.
+func (h *history) lowDelete(deletes int) {
+	if h.lowDeletes == 0 {
+		h.drainedAt = clock()
+	}
+	h.lowDeletes += deletes
+}
+
+// refilled records that Len reached refillAt: the last compaction was
+// undone if that came within its window, and Refills counts it; a later
+// refill resets Refills.
+func (h *history) refilled() {
+	if clock()-h.compactedAt <= h.window {
+		h.refills++
+	} else {
+		h.refills = 0
+	}
+	h.refillAt = 0
 }
 
 // rewatch recomputes lowBelow and watch.
@@ -79,7 +143,7 @@ func (h *history) rewatch() {
 func (h *history) deleted(n int) {
 	h.deletes++
 	if n < h.lowBelow {
-		h.lowDeletes++
+		h.lowDelete(1)
 		h.watch = min(h.watch, h.lowBelow)
 	}
 }
@@ -99,6 +163,8 @@ func (h *history) compacted(n int) {
 	h.refillAt, h.drainedFrom = 0, 0
 	if ref > 0 {
 		h.refillAt = max((ref+1)/2, 2*n+1)
+		h.compactedAt = clock()
+		h.window = max(minRefillWindow, time.Duration(ref)*refillWindowPerEntry)
 	}
 	if drained(n, ref) {
 		h.drainedFrom = ref
@@ -133,14 +199,13 @@ func (h *history) observe(n, peak, deletes int) {
 		h.drainedFrom = 0
 	}
 	if h.refillAt > 0 && h.peak >= h.refillAt {
-		h.refills++
-		h.refillAt = 0
+		h.refilled()
 	}
 	h.deletes += deletes
 	if drained(n, h.ref()) {
-		h.lowDeletes += deletes
+		h.lowDelete(deletes)
 	} else {
-		h.lowDeletes = 0
+		h.undrained()
 	}
 	h.rewatch()
 }

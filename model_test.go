@@ -187,6 +187,11 @@ type modelHarness[K comparable] struct {
 }
 
 func newModelHarness[K comparable](t testing.TB, keys modelKeys[K], cfg modelConfig) *modelHarness[K] {
+	// The model counts every refill as undoing the compaction before it:
+	// freeze the clock, so that a slow test machine cannot make a refill
+	// late (TestRefillWindow tests late refills).
+	testClock.Store(1)
+	t.Cleanup(func() { testClock.Store(0) })
 	h := &modelHarness[K]{
 		t: t, keys: keys,
 		want: map[K]int{}, pos: map[K]int{}, nans: map[int]bool{},

@@ -40,19 +40,23 @@ func DefaultPolicy() Policy {
 // holds through its compactions, so while the drain goes on the map
 // compacts each time its table could halve (the map asks its policy only
 // then), and a map drained to 1% keeps a table about the size of a fresh
-// one. If the map then grows back to half the peak it compacted from
-// (Stats.Refills > 0), regrowing the table it gave back cost more than
-// keeping it, so the next compaction waits until the map stays drained:
-// Len below Threshold times the peak for at least max(peak,
-// MinDrainedDeletes) deletes in a row since its last compaction
-// (Stats.LowDeletes). A table of one group (a Peak of at most 8 entries
-// since the last compaction) is given back only after MinDrainedDeletes
-// such deletes, so that a map swinging between a few entries and none
-// does not drop and remake its table every few operations. A map that refills right after each drain makes
-// fewer deletes than that below the threshold, so after its first
-// compaction it is not compacted again while the bursts go on; a map that
-// keeps working at its drained level is. A compaction that is not undone
-// resets Refills, so a map that stops refilling compacts at once again.
+// one. If the map then grows back to half the peak it compacted from soon
+// after (within max(100 ms, 100 ns x that peak): Stats.Refills > 0),
+// regrowing the table it gave back cost more than keeping it, so the next
+// compaction waits until the map stays drained: Len below Threshold times
+// the peak for at least max(peak, MinDrainedDeletes) deletes in a row
+// since its last compaction (Stats.LowDeletes). A map that refills right
+// after each drain makes fewer deletes than that below the threshold, so
+// after its first compaction it is not compacted again while the bursts
+// go on; a map that keeps working at its drained level is. A compaction
+// that is not undone, or a drain that lasts longer than that window before
+// the map grows again, resets Refills, so a map whose bursts come apart in
+// time compacts every drain. Time is read once per compaction, drain and
+// refill, never per operation. A table of one group (a Peak of at most 8
+// entries since the last compaction) is given back only after
+// MinDrainedDeletes such deletes, so that a map swinging between a few
+// entries and none does not drop and remake its table every few
+// operations.
 //
 // Under memory pressure (Stats.MemoryPressure: a Go memory limit is set and
 // the heap is within an eighth of it) it compacts every table that could

@@ -44,9 +44,11 @@ type Stats struct {
 	// map has stayed drained. Len at or above that quarter resets it.
 	LowDeletes int
 	// Refills counts the map's latest compactions in a row that were
-	// undone: after each, Len grew back to at least half the Peak it
-	// compacted from, and past twice the entries it kept. A compaction that
-	// is not undone resets it.
+	// undone: soon after each (within max(100 ms, 100 ns x its peak)), Len
+	// grew back to at least half the peak it compacted from, and past twice
+	// the entries it kept. A compaction that is not undone, a refill that
+	// comes later, or a drain that lasts longer than that window before the
+	// map grows again resets it.
 	Refills int
 	// MemoryPressure reports whether, when the map last sampled it, a Go
 	// memory limit was set and the memory counted against it was within an
