@@ -13,7 +13,7 @@ import (
 // the map is not treated as one that refills at once.
 const (
 	minRefillWindow      = 100 * time.Millisecond
-	refillWindowPerEntry = 100 * time.Nanosecond
+	refillWindowPerEntry = time.Microsecond
 )
 
 // testClock, when not 0, is what clock returns: tests freeze time with it.

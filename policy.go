@@ -41,7 +41,7 @@ func DefaultPolicy() Policy {
 // compacts each time its table could halve (the map asks its policy only
 // then), and a map drained to 1% keeps a table about the size of a fresh
 // one. If the map then grows back to half the peak it compacted from soon
-// after (within max(100 ms, 100 ns x that peak): Stats.Refills > 0),
+// after (within max(100 ms, 1 µs x that peak): Stats.Refills > 0),
 // regrowing the table it gave back cost more than keeping it, so the next
 // compaction waits until the map stays drained: Len below Threshold times
 // the peak for at least max(peak, MinDrainedDeletes) deletes in a row

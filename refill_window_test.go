@@ -9,7 +9,7 @@ import (
 
 func TestRefillWindow(t *testing.T) {
 	// A map of 10,000 entries drained and refilled: a refill within the
-	// window (100 ms here: max(100 ms, 100 ns x 10,000)) undoes the
+	// window (100 ms here: max(100 ms, 1 µs x 10,000)) undoes the
 	// compaction, and the next drain keeps the table; a map that then
 	// stays drained past the window before it refills starts its Refills
 	// anew, and its next drain compacts again.
@@ -41,7 +41,7 @@ func TestRefillWindow(t *testing.T) {
 	testClock.Store(int64(time.Second))
 	h.grew(1_000_000)
 	h.compacted(0)
-	require.Equal(t, 100*time.Millisecond, h.window, "window for a peak of 1M: 100 ns an entry")
+	require.Equal(t, time.Second, h.window, "window for a peak of 1M: 1 µs an entry")
 	h.grew(600_000)
 	require.Equal(t, 1, h.refills, "a refill at the same instant")
 }

@@ -44,7 +44,7 @@ type Stats struct {
 	// map has stayed drained. Len at or above that quarter resets it.
 	LowDeletes int
 	// Refills counts the map's latest compactions in a row that were
-	// undone: soon after each (within max(100 ms, 100 ns x its peak)), Len
+	// undone: soon after each (within max(100 ms, 1 µs x its peak)), Len
 	// grew back to at least half the peak it compacted from, and past twice
 	// the entries it kept. A compaction that is not undone, a refill that
 	// comes later, or a drain that lasts longer than that window before the

@@ -47,7 +47,10 @@ type Config struct {
 // DefaultConfig is the scenario at full size: the seed's 1M sessions of
 // [128]byte drained to 1%.
 func DefaultConfig() Config {
-	return Config{Sessions: 1_000_000, Keep: 0.01, Idle: 500 * time.Millisecond, Interval: 5 * time.Millisecond}
+	// Idle is longer than ShrinkMap's refill window at 1M entries (1 s):
+	// bursts that far apart are new bursts, not a refill that undid the
+	// last drain's compaction.
+	return Config{Sessions: 1_000_000, Keep: 0.01, Idle: 1500 * time.Millisecond, Interval: 5 * time.Millisecond}
 }
 
 // Validate reports an error naming the field if a setting is out of range.

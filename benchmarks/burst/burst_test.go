@@ -25,7 +25,7 @@ func tiny() Config {
 	// Idle exceeds the default policy's refill window (100 ms at this
 	// size), so that the second burst counts as a new one, not a refill
 	// that undid the first drain's compaction.
-	return Config{Sessions: 100_000, Keep: 0.01, Idle: 150 * time.Millisecond, Interval: 2 * time.Millisecond}
+	return Config{Sessions: 100_000, Keep: 0.01, Idle: 250 * time.Millisecond, Interval: 2 * time.Millisecond}
 }
 
 func resultOf(t *testing.T, rep Report, peer string) Result {
