@@ -871,10 +871,10 @@ type modelPlan struct {
 // modelPlanFor returns the plan for a run. Its large cycles grow past
 // 2*DefaultMinIncremental entries, so that the other policies of
 // modelConfigs start incremental migrations, or, with the default policy,
-// which compacts below a quarter of the peak of a table of at least
-// DefaultMinTableBytes, past 114,688 entries (a 262,144-slot table of int,
-// float64 or string keys; one such cycle costs as much as several others,
-// so these runs make one).
+// which compacts below a quarter of the peak, past 40,000 entries, and run
+// first, before a refill makes the default policy wait for the map to stay
+// drained (one such cycle costs as much as several others, so these runs
+// make one).
 // -short and -race run fewer cycles.
 func modelPlanFor(defaultPolicy bool) modelPlan {
 	p := modelPlan{large: 2, small: 10, largePeak: 18000, smallPeak: 3000, churn: 3000, fullEvery: 8000}
