@@ -11,14 +11,23 @@ type cpolicy struct {
 	hist     history
 	pressure bool
 	sampleIn int // deletes until the next memory-pressure sample
+	// awaited is the Shrinks count that the compaction decided last will
+	// make when it is published: until then the stripes' peaks are still
+	// those from before it, and a check must not read a refill in them.
+	awaited int64
 }
 
 // observe records a check that saw s (Len and Peak) and deletes made since
 // the last one, samples memory pressure if a smaller table would do (at
 // most once per pressureSampleEvery deletes), and fills in s's history
-// fields.
-func (p *cpolicy) observe(s *Stats, deletes int, smaller bool) {
-	p.hist.observe(s.Len, s.Peak, deletes)
+// fields. shrinks is the map's published compactions: while the last one
+// decided is not published yet, s.Peak predates it and only Len counts.
+func (p *cpolicy) observe(s *Stats, deletes int, smaller bool, shrinks int64) {
+	peak := s.Peak
+	if shrinks < p.awaited {
+		peak = s.Len
+	}
+	p.hist.observe(s.Len, peak, deletes)
 	if smaller {
 		if p.sampleIn -= deletes; p.sampleIn < 0 {
 			p.pressure = memoryPressure()
@@ -35,11 +44,13 @@ func (p *cpolicy) fill(s *Stats) {
 }
 
 // decide asks policy about s, under p's lock, and if it says yes records a
-// compaction of s.Len entries and returns why.
-func (p *cpolicy) decide(policy Policy, s Stats) (ShrinkReason, bool) {
+// compaction of s.Len entries, which will be the map's compaction number
+// shrinks+1, and returns why.
+func (p *cpolicy) decide(policy Policy, s Stats, shrinks int64) (ShrinkReason, bool) {
 	if !policy.ShouldShrink(s) {
 		return 0, false
 	}
 	p.hist.compacted(s.Len)
+	p.awaited = shrinks + 1
 	return reasonOf(policy, s), true
 }

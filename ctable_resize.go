@@ -224,11 +224,12 @@ func (c *Concurrent[K, V]) maybeCompact(deletes int) {
 func (c *Concurrent[K, V]) askPolicy(s *Stats, deletes int, smaller bool) (ShrinkReason, bool) {
 	c.pol.mu.Lock()
 	defer c.pol.mu.Unlock()
-	c.pol.observe(s, deletes, smaller)
+	shrinks := c.shrinks.Load()
+	c.pol.observe(s, deletes, smaller, shrinks)
 	if !smaller {
 		return 0, false
 	}
-	return c.pol.decide(c.cfg.policy, *s)
+	return c.pol.decide(c.cfg.policy, *s, shrinks)
 }
 
 // resizeNow finishes any resize in progress, then resizes the table now:
