@@ -235,6 +235,12 @@ func (c *Concurrent[K, V]) Has(k K) bool {
 // (a NaN) adds a new entry on every Set and can be reached only by
 // iteration.
 func (c *Concurrent[K, V]) Set(k K, v V) {
+	c.store(k, v)
+}
+
+// store stores v for k and returns the entry it replaced, nil if k was
+// absent.
+func (c *Concurrent[K, V]) store(k K, v V) *centry[K, V] {
 	e := &centry[K, V]{k, v}
 	h := c.entryHash(e)
 	t, head := c.lockBucket(c.table.Load(), h)
@@ -245,6 +251,7 @@ func (c *Concurrent[K, V]) Set(k K, v V) {
 		c.inserted(t, h, grew)
 	}
 	c.helpResize()
+	return old
 }
 
 // inserted counts a new entry with hash h, added to t, and checks t's load
@@ -317,16 +324,7 @@ func (c *Concurrent[K, V]) GetAndDelete(k K) (V, bool) {
 // Swap stores v for k and returns the previous value and true, or the zero
 // value and false if k was absent, atomically.
 func (c *Concurrent[K, V]) Swap(k K, v V) (previous V, loaded bool) {
-	e := &centry[K, V]{k, v}
-	h := c.entryHash(e)
-	t, head := c.lockBucket(c.table.Load(), h)
-	old, at, i := head.lookup(head.meta.Load(), k, h)
-	grew := t.put(head, at, i, e, h)
-	head.mu.Unlock()
-	if old == nil {
-		c.inserted(t, h, grew)
-	}
-	c.helpResize()
+	old := c.store(k, v)
 	if old == nil {
 		return previous, false
 	}
