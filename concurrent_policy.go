@@ -39,7 +39,7 @@ func (p *cpolicy) observe(s *Stats, deletes int, smaller bool, shrinks int64) {
 
 // fill writes the history fields into s.
 func (p *cpolicy) fill(s *Stats) {
-	s.DrainedFrom, s.LowDeletes, s.Refills = p.hist.drainedFrom, p.hist.lowDeletes, p.hist.refills
+	p.hist.fillDrain(s)
 	s.MemoryPressure = p.pressure
 }
 

@@ -73,17 +73,20 @@ func (h *history) ref() int { return max(h.peak, h.drainedFrom) }
 // the peak it started from, and reaching refillAt counts a refill.
 func (h *history) grew(n int) {
 	if n >= h.watch {
-		h.record(n)
+		h.record(n, n)
 	}
 }
 
-// record is grew's work, once n reaches watch.
-func (h *history) record(n int) {
-	h.peak = max(h.peak, n)
-	if h.drainedFrom > 0 && !drained(n, h.drainedFrom) {
+// record records that the map holds n entries and held up to high since
+// the last call: high raises the peak, ends a drain once back at a quarter
+// of the peak it started from and counts a refill once at refillAt, and n
+// ends drained deletes once not drained.
+func (h *history) record(high, n int) {
+	h.peak = max(h.peak, high)
+	if h.drainedFrom > 0 && !drained(high, h.drainedFrom) {
 		h.drainedFrom = 0
 	}
-	if h.refillAt > 0 && n >= h.refillAt {
+	if h.refillAt > 0 && high >= h.refillAt {
 		h.refilled()
 	}
 	if !drained(n, h.ref()) {
@@ -184,7 +187,13 @@ func (h *history) cleared() {
 func (h history) fill(s *Stats) {
 	peek := h
 	peek.grew(s.Len)
-	s.Peak, s.DrainedFrom, s.LowDeletes, s.Refills = peek.peak, peek.drainedFrom, peek.lowDeletes, peek.refills
+	s.Peak = peek.peak
+	peek.fillDrain(s)
+}
+
+// fillDrain writes DrainedFrom, LowDeletes and Refills into s.
+func (h *history) fillDrain(s *Stats) {
+	s.DrainedFrom, s.LowDeletes, s.Refills = h.drainedFrom, h.lowDeletes, h.refills
 }
 
 // observe records what a map that counts its entries on striped counters
@@ -194,18 +203,10 @@ func (h history) fill(s *Stats) {
 // peak, and the deletes since the last check count as drained if the map
 // is drained now.
 func (h *history) observe(n, peak, deletes int) {
-	h.peak = max(h.peak, peak, n)
-	if h.drainedFrom > 0 && !drained(h.peak, h.drainedFrom) {
-		h.drainedFrom = 0
-	}
-	if h.refillAt > 0 && h.peak >= h.refillAt {
-		h.refilled()
-	}
+	h.record(max(peak, n), n)
 	h.deletes += deletes
 	if drained(n, h.ref()) {
 		h.lowDelete(deletes)
-	} else {
-		h.undrained()
+		h.rewatch()
 	}
-	h.rewatch()
 }
