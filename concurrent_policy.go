@@ -9,8 +9,7 @@ import "sync"
 type cpolicy struct {
 	mu       sync.Mutex
 	hist     history
-	pressure bool
-	sampleIn int // deletes until the next memory-pressure sample
+	pressure pressureSampler
 	// awaited is the Shrinks count that the compaction decided last will
 	// make when it is published: until then the stripes' peaks are still
 	// those from before it, and a check must not read a refill in them.
@@ -29,10 +28,7 @@ func (p *cpolicy) observe(s *Stats, deletes int, smaller bool, shrinks int64) {
 	}
 	p.hist.observe(s.Len, peak, deletes)
 	if smaller {
-		if p.sampleIn -= deletes; p.sampleIn < 0 {
-			p.pressure = memoryPressure()
-			p.sampleIn = pressureSampleEvery
-		}
+		p.pressure.after(deletes)
 	}
 	p.fill(s)
 }
@@ -40,7 +36,7 @@ func (p *cpolicy) observe(s *Stats, deletes int, smaller bool, shrinks int64) {
 // fill writes the history fields into s.
 func (p *cpolicy) fill(s *Stats) {
 	p.hist.fillDrain(s)
-	s.MemoryPressure = p.pressure
+	s.MemoryPressure = p.pressure.under
 }
 
 // decide asks policy about s, under p's lock, and if it says yes records a

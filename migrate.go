@@ -65,7 +65,7 @@ const presizeBytes = 256 << 10
 func (m *ShrinkMap[K, V]) startMigration(reason ShrinkReason) {
 	live := len(m.cur)
 	sized := max(m.cfg.capacity, min(live, entriesWithin(presizeBytes, m.group)))
-	if m.pressure {
+	if m.pressure.under {
 		// A table that grows as entries arrive ends up larger than one
 		// made for them: near the memory limit, pay for the allocation.
 		sized = max(m.cfg.capacity, live)

@@ -33,3 +33,20 @@ func memoryPressure() bool {
 	used := samples[0].Value.Uint64() - samples[1].Value.Uint64()
 	return used >= uint64(limit-limit/pressureMargin)
 }
+
+// pressureSampler keeps a map's last sample of memory pressure and when to
+// take the next: once per pressureSampleEvery deletes, the first at once.
+type pressureSampler struct {
+	under bool // memoryPressure() at the last sample
+	in    int  // deletes until the next sample
+}
+
+// after counts deletes and samples memory pressure when they are due, and
+// reports the last sample.
+func (p *pressureSampler) after(deletes int) bool {
+	if p.in -= deletes; p.in < 0 {
+		p.under = memoryPressure()
+		p.in = pressureSampleEvery - 1
+	}
+	return p.under
+}

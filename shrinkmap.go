@@ -45,10 +45,9 @@ type ShrinkMap[K comparable, V any] struct {
 	sizingValid bool
 	ask         askCache // the Len under which the policy is worth asking
 	hist        history  // peak, deletes and refills, for the policy
-	pressure    bool     // memory pressure at the last sample
-	sampleIn    int      // deletes until the next sample of memory pressure
-	shrinks     int      // compactions completed
-	gen         int      // bumped whenever cur is replaced, for iterators
+	pressure    pressureSampler
+	shrinks     int // compactions completed
+	gen         int // bumped whenever cur is replaced, for iterators
 }
 
 type entry[K comparable, V any] struct {
@@ -237,7 +236,7 @@ func (m *ShrinkMap[K, V]) stats(table, fresh int64) Stats {
 		Shrinks:        m.shrinks,
 		TableBytes:     table,
 		WastedBytes:    max(0, table-fresh),
-		MemoryPressure: m.pressure,
+		MemoryPressure: m.pressure.under,
 	}
 	m.hist.fill(&s)
 	if m.mig != nil {
@@ -263,7 +262,7 @@ func (m *ShrinkMap[K, V]) maybeShrink() {
 	if m.mig != nil || live > m.sized().shrinkable {
 		return
 	}
-	m.samplePressure()
+	m.pressure.after(1)
 	if b := m.askBound(); m.hist.deletes < live/8 || m.Len() >= b.below || m.hist.lowDeletes < b.lowDeletes {
 		return
 	}
@@ -277,15 +276,6 @@ func (m *ShrinkMap[K, V]) maybeShrink() {
 		return
 	}
 	m.compactNow(m.cfg.capacity, reason)
-}
-
-// samplePressure samples memory pressure every pressureSampleEvery calls,
-// the first time at once.
-func (m *ShrinkMap[K, V]) samplePressure() {
-	if m.sampleIn--; m.sampleIn < 0 {
-		m.pressure = memoryPressure()
-		m.sampleIn = pressureSampleEvery - 1
-	}
 }
 
 // incremental reports whether a compaction of live entries moves them in
@@ -307,12 +297,12 @@ type askCache struct {
 func (m *ShrinkMap[K, V]) askBound() bound {
 	h := &m.hist
 	if a := m.ask; a.valid && a.peak == h.peak && a.drainedFrom == h.drainedFrom && a.refills == h.refills &&
-		a.sized == m.curSized && a.pressure == m.pressure {
+		a.sized == m.curSized && a.pressure == m.pressure.under {
 		return a.bound
 	}
-	s := Stats{Peak: h.peak, DrainedFrom: h.drainedFrom, Refills: h.refills, TableBytes: m.sized().bytes, MemoryPressure: m.pressure}
+	s := Stats{Peak: h.peak, DrainedFrom: h.drainedFrom, Refills: h.refills, TableBytes: m.sized().bytes, MemoryPressure: m.pressure.under}
 	m.ask = askCache{peak: h.peak, drainedFrom: h.drainedFrom, refills: h.refills, sized: m.curSized,
-		pressure: m.pressure, valid: true, bound: shrinkBound(m.cfg.policy, s)}
+		pressure: m.pressure.under, valid: true, bound: shrinkBound(m.cfg.policy, s)}
 	return m.ask.bound
 }
 
