@@ -1,6 +1,9 @@
 package shrinkmap
 
-import "iter"
+import (
+	"iter"
+	"maps"
+)
 
 // All returns an iterator over the map's key-value pairs. The iteration
 // order is not specified.
@@ -75,10 +78,7 @@ func (m *ShrinkMap[K, V]) watch() watermark {
 // settle completes an incremental compaction in progress at once if it has
 // few entries left to copy (see All).
 func (m *ShrinkMap[K, V]) settle() {
-	if m.mig == nil {
-		return
-	}
-	if left := len(m.cur) - len(m.next); left >= DefaultMinIncremental || tableBytes(left, m.group) >= DefaultMinIncrementalBytes {
+	if m.mig == nil || m.incremental(len(m.cur)-len(m.next)) {
 		return
 	}
 	m.finishNow()
@@ -133,9 +133,7 @@ func FromMap[K comparable, V any](src map[K]V, opts ...Option) *ShrinkMap[K, V] 
 		m.cur = make(map[K]V, n)
 		m.curSized = n
 	}
-	for k, v := range src {
-		m.Set(k, v)
-	}
+	m.Insert(maps.All(src))
 	return m
 }
 
@@ -149,9 +147,7 @@ func (m *ShrinkMap[K, V]) Clone() *ShrinkMap[K, V] {
 		c.cur = make(map[K]V, max(n, c.cfg.capacity))
 		c.curSized = max(n, c.cfg.capacity)
 	}
-	for k, v := range m.cur {
-		c.cur[k] = v
-	}
+	maps.Copy(c.cur, m.cur)
 	c.nans = append([]entry[K, V](nil), m.nans...)
 	c.hist.peak = c.Len()
 	return c

@@ -284,25 +284,31 @@ func (m *ShrinkMap[K, V]) incremental(live int) bool {
 	return m.cfg.step > 0 && (live >= DefaultMinIncremental || tableBytes(live, m.group) >= DefaultMinIncrementalBytes)
 }
 
-// askCache holds the policy's bound (see bound) for the history and table
-// size it was computed for.
+// askCache holds the policy's bound (see bound) for the inputs it was
+// computed from.
 type askCache struct {
+	key   askKey
+	bound bound
+	valid bool
+}
+
+// askKey is what a policy's bound depends on: the history fields it reads,
+// the entries cur's table is sized for, and memory pressure.
+type askKey struct {
 	peak, drainedFrom, refills, sized int
-	pressure, valid                   bool
-	bound                             bound
+	pressure                          bool
 }
 
 // askBound returns when the policy need not be asked, computing it when
-// the history or cur's table has changed since the last call.
+// its inputs have changed since the last call.
 func (m *ShrinkMap[K, V]) askBound() bound {
 	h := &m.hist
-	if a := m.ask; a.valid && a.peak == h.peak && a.drainedFrom == h.drainedFrom && a.refills == h.refills &&
-		a.sized == m.curSized && a.pressure == m.pressure.under {
-		return a.bound
+	key := askKey{h.peak, h.drainedFrom, h.refills, m.curSized, m.pressure.under}
+	if m.ask.valid && m.ask.key == key {
+		return m.ask.bound
 	}
-	s := Stats{Peak: h.peak, DrainedFrom: h.drainedFrom, Refills: h.refills, TableBytes: m.sized().bytes, MemoryPressure: m.pressure.under}
-	m.ask = askCache{peak: h.peak, drainedFrom: h.drainedFrom, refills: h.refills, sized: m.curSized,
-		pressure: m.pressure.under, valid: true, bound: shrinkBound(m.cfg.policy, s)}
+	s := Stats{Peak: key.peak, DrainedFrom: key.drainedFrom, Refills: key.refills, TableBytes: m.sized().bytes, MemoryPressure: key.pressure}
+	m.ask = askCache{key: key, bound: shrinkBound(m.cfg.policy, s), valid: true}
 	return m.ask.bound
 }
 
