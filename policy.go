@@ -79,21 +79,14 @@ const oneGroupPeak = groupSlots
 // >= max(peak, MinDrainedDeletes) if s.Refills > 0; s.LowDeletes >=
 // MinDrainedDeletes if s.Peak <= 8; nothing more otherwise.
 func (p AdaptivePolicy) ShouldShrink(s Stats) bool {
-	if s.MemoryPressure {
-		return true
-	}
-	peak := max(s.Peak, s.DrainedFrom)
-	switch {
-	case float64(s.Len) >= p.Threshold*float64(peak):
-		return false
-	case s.Refills > 0:
-		return s.LowDeletes >= max(peak, MinDrainedDeletes)
-	case s.Peak <= oneGroupPeak:
-		return s.LowDeletes >= MinDrainedDeletes
-	}
-	return true
+	b := p.shrinkBound(s)
+	return s.Len < b.below && s.LowDeletes >= b.lowDeletes
 }
 
+// shrinkBound is the rule itself: under memory pressure any Len; else a
+// Len under ceil(Threshold*peak), which for an integer Len is the same as
+// under Threshold*peak, and the LowDeletes that refills or a one-group
+// table call for.
 func (p AdaptivePolicy) shrinkBound(s Stats) bound {
 	if s.MemoryPressure {
 		return bound{below: math.MaxInt}
