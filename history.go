@@ -106,7 +106,8 @@ func (h *history) undrained() {
 
 // lowDelete records deletes made while drained.
 func (h *history) lowDelete(deletes int) {
-	if h.lowDeletes == 0 {
+	if h.lowDeletes == 0 && (h.refills > 0 || h.refillAt > 0) {
+		// Only a drain that a refill may end is timed.
 		h.drainedAt = clock()
 	}
 	h.lowDeletes += deletes

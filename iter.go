@@ -10,39 +10,37 @@ import (
 //
 // It yields each entry that is present for the whole iteration exactly once,
 // and never an entry deleted before it is reached; an entry added during the
-// iteration may or may not be yielded. An iteration writes nothing to the
-// map: any number of goroutines may range over it at once (under a shared
-// read lock, say) as long as none modifies it, as with a native map.
+// iteration may or may not be yielded. A loop whose body does not write
+// writes nothing to the map: any number of goroutines may range over it at
+// once while none modifies it, as with a native map. A full iteration takes
+// O(table size) time.
 //
 // The loop body may Get, Set and Delete freely, and may call Shrink or
-// Clear. Its writes behave as outside a loop: a Delete may start a
-// compaction and a Set or Delete may take a migration step; the iteration
-// then goes on over the table it started with, which a compaction copies
-// from but never modifies, and yields only the entries still present. When
-// a loop whose body wrote to the map ends (completely or by break) while
-// an incremental compaction is in progress with few entries left to copy
-// (under DefaultMinIncremental entries and DefaultMinIncrementalBytes), it
-// completes the compaction at once, so that deletes in an expiry loop give
-// the memory back by the time the loop ends. A panicking body leaves the
-// map consistent, with no entry lost or duplicated. A full iteration takes
-// O(table size) time.
+// Clear. A loop whose body deletes is an expiry sweep: the map asks its
+// policy once, when the loop ends, instead of during it, so that it never
+// copies entries the same loop is about to delete; it then compacts to the
+// entries left, at once if they are no more than the loop deleted (see
+// [Stats.SweepEnded]). A loop that ends with an incremental compaction in
+// progress whose body wrote completes it at once if few entries are left.
+// A panicking body leaves the map consistent, with no entry lost or
+// duplicated.
 func (m *ShrinkMap[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
-		before := m.watch()
-		m.yieldAll(yield)
-		if m.watch() != before {
-			m.settle()
-		}
+		l := loop[K, V]{w: m.watch()}
+		defer m.endLoop(&l)
+		m.yieldAll(yield, &l)
+		l.done = true
 	}
 }
 
-// yieldAll yields the map's entries until yield returns false.
-func (m *ShrinkMap[K, V]) yieldAll(yield func(K, V) bool) {
-	gen, table := m.gen, m.cur
+// yieldAll yields the map's entries until yield returns false, marking l
+// as a sweep once the loop body has deleted.
+func (m *ShrinkMap[K, V]) yieldAll(yield func(K, V) bool, l *loop[K, V]) {
+	gen, table := l.w.gen, m.cur
 	for k, v := range table {
-		if m.gen != gen {
-			// A compaction or Clear replaced cur: table is now a frozen
-			// copy, so yield only what is still present.
+		if m.generation() != gen {
+			// A compaction, Clear or reuse of a spare replaced cur:
+			// yield only what is still present, with its value now.
 			var ok bool
 			if v, ok = m.Get(k); !ok {
 				continue
@@ -51,34 +49,79 @@ func (m *ShrinkMap[K, V]) yieldAll(yield func(K, V) bool) {
 		if !yield(k, v) {
 			return
 		}
+		m.noteSweep(l)
 	}
 	// Only Clear and Init remove NaN entries, and they drop the whole
 	// slice. The bound taken at the start ends the loop even if the body
 	// keeps adding NaN entries, as a range over a native map ends.
-	for i, n := 0, len(m.nans); i < min(n, len(m.nans)); i++ {
-		if !yield(m.nans[i].key, m.nans[i].val) {
+	for i, n := 0, m.nanCount(); i < min(n, m.nanCount()); i++ {
+		e := m.x.nans[i]
+		if !yield(e.key, e.val) {
 			return
 		}
+		m.noteSweep(l)
 	}
 }
 
-// watermark is what an iteration reads of the map before its first yield,
-// to tell afterwards whether the loop body wrote to the map (a compaction,
-// a delete, an entry added or a migration step change it). An iteration
-// whose body does not write stores nothing in the map.
-type watermark struct {
-	gen, deletes, cur, next int
-	mig                     *migration
+// noteSweep marks l as a sweep once its body has removed an entry.
+func (m *ShrinkMap[K, V]) noteSweep(l *loop[K, V]) {
+	if l.x == nil && m.x != nil && m.x.removed != l.w.removed {
+		l.x = m.x
+		l.x.sweeps++
+	}
 }
 
-func (m *ShrinkMap[K, V]) watch() watermark {
-	return watermark{gen: m.gen, deletes: m.hist.deletes, cur: len(m.cur), next: len(m.next), mig: m.mig}
+func (m *ShrinkMap[K, V]) nanCount() int {
+	if m.x == nil {
+		return 0
+	}
+	return len(m.x.nans)
+}
+
+// A loop is one iteration over the map: what it read of the map before its
+// first yield, to tell afterwards whether its body wrote, and the state
+// whose sweeps it counts in once its body has removed an entry.
+type loop[K comparable, V any] struct {
+	w    watermark[K, V]
+	x    *state[K, V] // the state whose sweeps it incremented; nil if none
+	done bool         // it ended without a panic
+}
+
+// watermark is what an iteration reads of the map before its first yield
+// (a compaction, a removal, an entry added or a migration step change it).
+type watermark[K comparable, V any] struct {
+	gen, removed, cur, next int
+	mig                     *migration[K, V]
+}
+
+func (m *ShrinkMap[K, V]) watch() watermark[K, V] {
+	w := watermark[K, V]{cur: len(m.cur)}
+	if x := m.x; x != nil {
+		w.gen, w.removed, w.next, w.mig = x.gen, x.removed, len(x.next), x.mig
+	}
+	return w
+}
+
+// endLoop runs when a loop over the map ends, also by a panic in its body.
+// After a sweep, the outermost one to end without a panic asks the policy
+// (see sweepEnded); after another loop whose body wrote, a migration in
+// progress with few entries left completes.
+func (m *ShrinkMap[K, V]) endLoop(l *loop[K, V]) {
+	x := l.x
+	switch {
+	case x != nil:
+		if x.sweeps--; x.sweeps == 0 && x == m.x && l.done {
+			m.sweepEnded(x.removed - l.w.removed)
+		}
+	case l.done && m.watch() != l.w:
+		m.settle()
+	}
 }
 
 // settle completes an incremental compaction in progress at once if it has
 // few entries left to copy (see All).
 func (m *ShrinkMap[K, V]) settle() {
-	if m.mig == nil || m.incremental(len(m.cur)-len(m.next)) {
+	if m.x == nil || m.x.mig == nil || m.incremental(len(m.cur)-len(m.x.next)) {
 		return
 	}
 	m.finishNow()
@@ -129,9 +172,11 @@ func Collect[K comparable, V any](seq iter.Seq2[K, V], opts ...Option) *ShrinkMa
 // panics like New on invalid options. O(len(src)).
 func FromMap[K comparable, V any](src map[K]V, opts ...Option) *ShrinkMap[K, V] {
 	m := New[K, V](opts...)
-	if n := len(src); n > m.curSized {
+	x := m.state()
+	if n := len(src); n > x.curSized {
 		m.cur = make(map[K]V, n)
-		m.curSized = n
+		x.curSized = n
+		m.refast()
 	}
 	m.Insert(maps.All(src))
 	return m
@@ -141,14 +186,23 @@ func FromMap[K comparable, V any](src map[K]V, opts ...Option) *ShrinkMap[K, V] 
 // (a shallow copy: values are assigned, not deep-copied), in a fresh table
 // sized for them; its Stats start anew. Clone only reads m. O(Len).
 func (m *ShrinkMap[K, V]) Clone() *ShrinkMap[K, V] {
-	c := &ShrinkMap[K, V]{cfg: m.cfg}
-	c.init()
-	if n := len(m.cur); n > 0 {
-		c.cur = make(map[K]V, max(n, c.cfg.capacity))
-		c.curSized = max(n, c.cfg.capacity)
+	c := new(ShrinkMap[K, V])
+	if m.x == nil {
+		if len(m.cur) > 0 {
+			c.cur = maps.Clone(m.cur)
+			c.fast = true
+		}
+		return c
+	}
+	x := c.newState(m.x.cfg)
+	if n := max(len(m.cur), x.cfg.capacity); n > 0 {
+		c.cur = make(map[K]V, n)
+		x.curSized = n
 	}
 	maps.Copy(c.cur, m.cur)
-	c.nans = append([]entry[K, V](nil), m.nans...)
-	c.hist.peak = c.Len()
+	x.nans = append([]entry[K, V](nil), m.x.nans...)
+	x.hist.peak = c.Len()
+	x.hist.rewatch()
+	c.refast()
 	return c
 }

@@ -25,7 +25,7 @@ func leakEntries() int {
 }
 
 // leakMigrating returns a map of n entries in the middle of an incremental
-// migration: its coroutine has started and holds the old table.
+// migration: its paused iterator holds the old table.
 func leakMigrating(t *testing.T, n int) *ShrinkMap[int, leakValue] {
 	m := New[int, leakValue](WithPolicy(RatioPolicy{Threshold: 0.5}))
 	for i := range n {
@@ -52,8 +52,9 @@ func leakHeap() uint64 {
 }
 
 // leakAbandon makes a map mid-migration, lets abandon do what it tests to
-// it, checks that the map and its migration goroutine are then alive and
-// measurable, and drops the map. It returns the live heap with the map.
+// it, checks that the map is then alive and measurable and that the
+// migration runs on no goroutine of its own, and drops the map. It returns
+// the live heap with the map.
 //
 //go:noinline
 func leakAbandon(t *testing.T, goroutines int, abandon func(*ShrinkMap[int, leakValue])) uint64 {
@@ -62,19 +63,15 @@ func leakAbandon(t *testing.T, goroutines int, abandon func(*ShrinkMap[int, leak
 	s := m.Stats()
 	require.Truef(t, s.Migrating, "after the abandoned iteration: Stats() = %+v; want the migration still in progress", s)
 	heap := leakHeap()
-	require.Greaterf(t, runtime.NumGoroutine(), goroutines,
-		"runtime.NumGoroutine() = %d mid-migration; want more than the %d before, counting the migration's coroutine (else this test measures nothing)",
-		runtime.NumGoroutine(), goroutines)
+	require.Equalf(t, goroutines, runtime.NumGoroutine(),
+		"runtime.NumGoroutine() mid-migration; want the %d before: a migration runs on no goroutine or coroutine", goroutines)
 	runtime.KeepAlive(m)
 	return heap
 }
 
 // requireFreed collects garbage until the goroutines and the heap are back
 // to their baselines (the heap within slack bytes), or fails after about
-// ten seconds. A map dropped mid-migration is freed in two collections:
-// the first finds it unreachable and queues the runtime cleanup that stops
-// its coroutine, which runs on another goroutine; the next frees the old
-// table the coroutine held.
+// ten seconds.
 func requireFreed(t *testing.T, what string, leaks goleak.Option, goroutines int, heapBase, slack uint64) {
 	t.Helper()
 	var heap uint64
@@ -92,8 +89,8 @@ func requireFreed(t *testing.T, what string, leaks goleak.Option, goroutines int
 }
 
 // TestLeakMigrationAbandoned drops maps in the middle of an incremental
-// migration, after iterations abandoned in every way, and checks that the
-// migration's goroutine ends and that its tables are freed.
+// migration, after iterations abandoned in every way, and checks that
+// their tables are freed.
 func TestLeakMigrationAbandoned(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -142,8 +139,8 @@ func TestLeakMigrationAbandoned(t *testing.T) {
 	}
 }
 
-// TestLeakManyMapsDropped drops many maps mid-migration at once: each
-// migration's goroutine must end.
+// TestLeakManyMapsDropped drops many maps mid-migration at once: none
+// leaves a goroutine or its tables behind.
 func TestLeakManyMapsDropped(t *testing.T) {
 	leaks := goleak.IgnoreCurrent()
 	goroutines := runtime.NumGoroutine()
@@ -154,17 +151,19 @@ func TestLeakManyMapsDropped(t *testing.T) {
 		for i := range ms {
 			ms[i] = leakMigrating(t, 2*DefaultMinIncremental+1000)
 		}
-		require.GreaterOrEqualf(t, runtime.NumGoroutine(), goroutines+maps,
-			"runtime.NumGoroutine() = %d with %d maps mid-migration; want at least %d, one coroutine each", runtime.NumGoroutine(), maps, goroutines+maps)
+		for i, m := range ms {
+			require.Truef(t, m.Stats().Migrating, "map %d: Stats().Migrating = false; want a migration in progress", i)
+		}
+		require.Equalf(t, goroutines, runtime.NumGoroutine(),
+			"runtime.NumGoroutine() with %d maps mid-migration; want the %d before: no goroutine or coroutine each", maps, goroutines)
 		runtime.KeepAlive(ms)
 	}()
 	requireFreed(t, "20 maps dropped mid-migration", leaks, goroutines, base, 1<<20)
 }
 
-// TestLeakMigrationEnded checks that every way a migration ends stops its
-// goroutine at once, without waiting for a collection, and that a map kept
-// alive after an abandoned iteration frees its old table once the
-// migration completes.
+// TestLeakMigrationEnded checks that every way a migration ends leaves no
+// goroutine, and that a map kept alive after an abandoned iteration frees
+// its old table once the migration completes.
 func TestLeakMigrationEnded(t *testing.T) {
 	cases := []struct {
 		name string

@@ -96,13 +96,16 @@ func (st modelStep[K]) advances() bool {
 
 // modelStep is one operation, as after checks it.
 type modelStep[K comparable] struct {
-	op       modelOp
-	key      K
-	removed  bool // a Delete removed an entry
-	uncopied bool // wrote or deleted an entry a migration in progress had not copied yet
-	wrote    bool // an opIterEnd whose loop body wrote and did not panic
-	sized    int  // the entries cur's table was sized for before a Delete
-	inBody   bool
+	op        modelOp
+	key       K
+	removed   bool // a Delete removed an entry
+	uncopied  bool // wrote or deleted an entry a migration in progress had not copied yet
+	wrote     bool // an opIterEnd whose loop body wrote and did not panic
+	swept     bool // an opIterEnd of a sweep: a loop that went on after a body that removed an entry
+	sweepEnd  bool // an opIterEnd of the outermost sweep, ended without a panic
+	removedIn int  // for an opIterEnd, the entries removed during the loop
+	sized     int  // the entries cur's table was sized for before a Delete
+	inBody    bool
 }
 
 func (st modelStep[K]) String() string {
@@ -133,6 +136,8 @@ type modelIter[K comparable] struct {
 	yields   int
 	added    int  // entries added since it started
 	wrote    bool // its body (or a nested one) set a non-NaN key, deleted, shrank or cleared
+	removed0 int  // the harness's removals when it started
+	swept    bool // it went on after a body that removed an entry: a sweep
 }
 
 // modelAct is what an iteration body does after its actions.
@@ -160,6 +165,9 @@ type modelHarness[K comparable] struct {
 	group          int64
 	step, capacity int
 	peak, deletes  int   // model of Stats.Peak and of deletes since the last compaction
+	removals       int   // deletes that removed an entry, ever
+	sweeping       int   // iterations in progress that are sweeps
+	sized          int   // max(curSized, len(cur)) after the last operation
 	lowDeletes     int   // model of Stats.LowDeletes
 	refills        int   // model of Stats.Refills
 	refillAt       int   // the Len that counts the last compaction as undone; 0 if none
@@ -286,18 +294,18 @@ func (h *modelHarness[K]) set(k K) {
 // uncopied reports whether k is an entry that a migration in progress has
 // not copied to its fresh table yet.
 func (h *modelHarness[K]) uncopied(k K) bool {
-	if h.m.next == nil {
+	if h.m.xs().next == nil {
 		return false
 	}
 	_, inCur := h.m.cur[k]
-	_, inNext := h.m.next[k]
+	_, inNext := h.m.xs().next[k]
 	return inCur && !inNext
 }
 
 // del deletes k.
 func (h *modelHarness[K]) del(k K) {
 	_, present := h.want[k]
-	st := modelStep[K]{op: opDelete, key: k, removed: present, sized: max(h.m.curSized, len(h.m.cur))}
+	st := modelStep[K]{op: opDelete, key: k, removed: present, sized: max(h.m.xs().curSized, len(h.m.cur))}
 	if present {
 		st.uncopied = h.uncopied(k)
 		i, last := h.pos[k], len(h.list)-1
@@ -307,6 +315,7 @@ func (h *modelHarness[K]) del(k K) {
 		delete(h.pos, k)
 		delete(h.want, k)
 		h.deletes++
+		h.removals++
 		if 4*h.len() < max(h.peak, h.drainedFrom) {
 			h.lowDeletes++
 		} else {
@@ -430,10 +439,10 @@ func (h *modelHarness[K]) after(st modelStep[K]) {
 		h.checkEvent(st, events, want)
 		h.compacted(n)
 	case started:
-		if st.op != opDelete {
-			h.failf("a compaction started in %v; want only after a Delete", st)
+		if st.op != opDelete && !st.sweepEnd {
+			h.failf("a compaction started in %v; want only after a Delete or at the end of a sweep", st)
 		}
-		if h.step > 0 && (live >= DefaultMinIncremental || tableBytes(live, h.group) >= DefaultMinIncrementalBytes) {
+		if h.step > 0 && (live >= DefaultMinIncremental || tableBytes(live, h.group) >= DefaultMinIncrementalBytes) && !(st.sweepEnd && live <= st.removedIn) {
 			if !s.Migrating || s.MigrationLeft != live || s.Shrinks != prev.Shrinks || len(events) != 0 {
 				h.failf("after %v started a compaction of %d entries (at least DefaultMinIncremental, or a table of DefaultMinIncrementalBytes) with step %d: Stats() = %+v, hook calls %+v; "+
 					"want Migrating, MigrationLeft = every live entry, Shrinks %d and no hook call until it completes",
@@ -452,7 +461,8 @@ func (h *modelHarness[K]) after(st modelStep[K]) {
 			h.autos++
 		}
 		h.compacted(n)
-	case st.op == opIterEnd && st.wrote && prev.Migrating && modelSmall(prev.MigrationLeft, h.group):
+	case st.op == opIterEnd && prev.Migrating && (st.sweepEnd && (modelSmall(prev.MigrationLeft, h.group) || prev.MigrationLeft <= st.removedIn) ||
+		!st.swept && st.wrote && modelSmall(prev.MigrationLeft, h.group)):
 		if s.Migrating || s.Shrinks != prev.Shrinks+1 {
 			h.failf("after %v with %d entries left to migrate: Stats() = %+v; want the migration completed at once, Shrinks %d",
 				st, prev.MigrationLeft, s, prev.Shrinks+1)
@@ -501,25 +511,26 @@ func (h *modelHarness[K]) after(st modelStep[K]) {
 		h.failf("after %v: Stats() = %+v; want LowDeletes %d, Refills %d, DrainedFrom %d, no MemoryPressure (no memory limit is set)",
 			st, s, h.lowDeletes, h.refills, h.drainedFrom)
 	}
-	if s.Migrating != (h.m.mig != nil) {
-		h.failf("after %v: Stats().Migrating = %v, but a migration is in progress = %v", st, s.Migrating, h.m.mig != nil)
+	if s.Migrating != (h.m.xs().mig != nil) {
+		h.failf("after %v: Stats().Migrating = %v, but a migration is in progress = %v", st, s.Migrating, h.m.xs().mig != nil)
 	}
 	if s.Migrating {
-		if left := len(h.m.cur) - len(h.m.next); s.MigrationLeft != left {
+		if left := len(h.m.cur) - len(h.m.xs().next); s.MigrationLeft != left {
 			h.failf("after %v: Stats().MigrationLeft = %d; want the %d entries not yet in the fresh table", st, s.MigrationLeft, left)
 		}
 		h.migratingOps++
-	} else if s.MigrationLeft != 0 || h.m.next != nil || s.TableBytes < tableBytes(live, h.group) {
+	} else if s.MigrationLeft != 0 || h.m.xs().next != nil || s.TableBytes < tableBytes(live, h.group) {
 		h.failf("after %v with no migration: Stats() = %+v, fresh table of %d entries; want MigrationLeft 0, no fresh table, TableBytes >= %d (the estimate for Len)",
-			st, s, len(h.m.next), tableBytes(live, h.group))
+			st, s, len(h.m.xs().next), tableBytes(live, h.group))
 	}
 	if s.WastedBytes < 0 || s.WastedBytes > s.TableBytes {
 		h.failf("after %v: Stats().WastedBytes = %d; want in [0, TableBytes = %d]", st, s.WastedBytes, s.TableBytes)
 	}
-	if len(h.m.nans) != len(h.nans) {
-		h.failf("after %v: %d NaN entries kept; want %d", st, len(h.m.nans), len(h.nans))
+	if len(h.m.xs().nans) != len(h.nans) {
+		h.failf("after %v: %d NaN entries kept; want %d", st, len(h.m.xs().nans), len(h.nans))
 	}
 	h.prev = s
+	h.sized = max(h.m.xs().curSized, len(h.m.cur))
 }
 
 // modelRoomy reports whether a fresh table for live entries, made from one
@@ -601,7 +612,9 @@ func (h *modelHarness[K]) checkAsked(st modelStep[K], calls []modelCall, prev St
 		tableBytes(max(live, h.capacity), h.group) < prev.TableBytes && modelRoomy(live, st.sized)
 	var asked bool
 	switch {
-	case st.op == opDelete && st.removed && !prev.Migrating:
+	case st.op == opDelete && st.removed && !prev.Migrating && h.sweeping == 0:
+		asked = eligible
+	case st.sweepEnd && !prev.Migrating:
 		asked = eligible
 	}
 	if len(calls) != btoi(asked) {
@@ -611,6 +624,7 @@ func (h *modelHarness[K]) checkAsked(st modelStep[K], calls []modelCall, prev St
 	for _, c := range calls {
 		want := prev
 		want.Len, want.WastedBytes, want.LowDeletes = h.len(), c.s.WastedBytes, h.lowDeletes
+		want.SweepEnded = st.sweepEnd
 		if c.s != want {
 			h.failf("after %v: policy asked with Stats %+v (inside a loop body: %v); want %+v", st, c.s, c.inBody, want)
 		}
@@ -667,7 +681,7 @@ func (h *modelHarness[K]) checkAll() {
 	if len(values) != h.len() || len(got) != len(h.want) {
 		h.failf("a full iteration yielded %d values and %d distinct non-NaN keys; want Len = %d and %d", len(values), len(got), h.len(), len(h.want))
 	}
-	for k, v := range h.m.next {
+	for k, v := range h.m.xs().next {
 		if cur, ok := h.m.cur[k]; !ok || cur != v {
 			h.failf("key %v is in the fresh table of a migration with %d, and in the map with %d, %v; want the same entry", k, v, cur, ok)
 		}
@@ -687,6 +701,7 @@ func (h *modelHarness[K]) iterate(pull bool, body func(k K, v, i int) modelAct) 
 	it := &modelIter[K]{
 		start: make(map[K]bool, len(h.want)), startNaN: make(map[int]bool, len(h.nans)),
 		gone: map[K]bool{}, seen: map[K]bool{}, seenNaN: map[int]bool{},
+		removed0: h.removals,
 	}
 	for k := range h.want {
 		it.start[k] = true
@@ -706,6 +721,10 @@ func (h *modelHarness[K]) iterate(pull bool, body func(k K, v, i int) modelAct) 
 		h.checkYield(it, k, v)
 		a := body(k, v, it.yields-1)
 		h.inBody = outer
+		if a == actContinue && !it.swept && h.removals != it.removed0 {
+			it.swept = true
+			h.sweeping++
+		}
 		return a
 	}
 	if pull {
@@ -733,7 +752,7 @@ func (h *modelHarness[K]) iterate(pull bool, body func(k K, v, i int) modelAct) 
 		h.do(stop)
 		if started {
 			h.iters = h.iters[:len(h.iters)-1]
-			h.after(modelStep[K]{op: opIterEnd, wrote: it.wrote})
+			h.after(h.iterEnd(it, true))
 		}
 	} else {
 		h.iters = append(h.iters, it)
@@ -751,7 +770,7 @@ func (h *modelHarness[K]) iterate(pull bool, body func(k K, v, i int) modelAct) 
 			ended = true
 		})
 		h.iters = h.iters[:len(h.iters)-1]
-		h.after(modelStep[K]{op: opIterEnd, wrote: it.wrote && !bodyPanicked})
+		h.after(h.iterEnd(it, !bodyPanicked))
 	}
 	if !ended || it.cleared {
 		return
@@ -766,6 +785,17 @@ func (h *modelHarness[K]) iterate(pull bool, body func(k K, v, i int) modelAct) 
 			h.failf("All() never yielded the NaN entry with value %d, present for the whole iteration", v)
 		}
 	}
+}
+
+// iterEnd returns the step that ends iteration it, which ended without a
+// panic in its body if done.
+func (h *modelHarness[K]) iterEnd(it *modelIter[K], done bool) modelStep[K] {
+	st := modelStep[K]{op: opIterEnd, wrote: it.wrote && done, swept: it.swept, removedIn: h.removals - it.removed0, sized: h.sized}
+	if it.swept {
+		h.sweeping--
+		st.sweepEnd = h.sweeping == 0 && done
+	}
+	return st
 }
 
 // sweep ranges over All and deletes every yielded entry but one in keep
@@ -1473,4 +1503,12 @@ func TestAllEndsWhenBodyAddsNaNs(t *testing.T) {
 		}
 	}
 	require.LessOrEqualf(t, yields, limit, "ranging over All of 3 NaN entries, adding a NaN per NaN yielded: %d yields (Len now %d) and counting; want an end, as with a native map", yields, m.Len())
+}
+
+// xs returns m's state, or an empty one if m has none yet.
+func (m *ShrinkMap[K, V]) xs() *state[K, V] {
+	if m.x == nil {
+		return &state[K, V]{}
+	}
+	return m.x
 }

@@ -51,7 +51,10 @@ func DefaultPolicy() Policy {
 // go on; a map that keeps working at its drained level is. A compaction
 // that is not undone, or a drain that lasts longer than that window before
 // the map grows again, resets Refills, so a map whose bursts come apart in
-// time compacts every drain. Time is read once per compaction, drain and
+// time compacts every drain. A drain by an expiry sweep (a loop over All
+// whose body deletes: Stats.SweepEnded) is over when the loop ends, so it
+// compacts whatever the Refills; the table it gives up stays reusable until
+// the next garbage collection, so a refill right after costs little. Time is read once per compaction, drain and
 // refill, never per operation. A table of one group (a Peak of at most 8
 // entries since the last compaction) is given back only after
 // MinDrainedDeletes such deletes, so that a map swinging between a few
@@ -76,7 +79,7 @@ const oneGroupPeak = groupSlots
 
 // ShouldShrink reports whether s.MemoryPressure is set, or, with peak =
 // max(s.Peak, s.DrainedFrom), s.Len < p.Threshold*peak and: s.LowDeletes
-// >= max(peak, MinDrainedDeletes) if s.Refills > 0; s.LowDeletes >=
+// >= max(peak, MinDrainedDeletes) if s.Refills > 0 and not s.SweepEnded; s.LowDeletes >=
 // MinDrainedDeletes if s.Peak <= 8; nothing more otherwise.
 func (p AdaptivePolicy) ShouldShrink(s Stats) bool {
 	b := p.shrinkBound(s)
@@ -94,7 +97,7 @@ func (p AdaptivePolicy) shrinkBound(s Stats) bound {
 	peak := max(s.Peak, s.DrainedFrom)
 	b := bound{below: int(math.Ceil(p.Threshold * float64(peak)))}
 	switch {
-	case s.Refills > 0:
+	case s.Refills > 0 && !s.SweepEnded:
 		b.lowDeletes = max(peak, MinDrainedDeletes)
 	case s.Peak <= oneGroupPeak:
 		b.lowDeletes = MinDrainedDeletes

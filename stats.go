@@ -50,6 +50,11 @@ type Stats struct {
 	// comes later, or a drain that lasts longer than that window before the
 	// map grows again resets it.
 	Refills int
+	// SweepEnded is set only in the Stats a ShrinkMap passes to its policy
+	// when a loop over All, Keys or Values whose body deleted entries ends
+	// (an expiry sweep): the drain is over. AdaptivePolicy then compacts a
+	// drained map whatever its Refills.
+	SweepEnded bool
 	// MemoryPressure reports whether, when the map last sampled it, a Go
 	// memory limit was set and the memory counted against it was within an
 	// eighth of it. A map samples it every 256 deletes while a smaller
@@ -175,10 +180,11 @@ func newSizing(n, floor int, group int64) sizing {
 // sized returns the sizing of cur's table, computing it when curSized
 // has changed since the last call.
 func (m *ShrinkMap[K, V]) sized() sizing {
-	if !m.sizingValid || m.sizing.of != m.curSized {
-		m.sizing, m.sizingValid = newSizing(m.curSized, m.cfg.capacity, m.group), true
+	x := m.x
+	if !x.sizingValid || x.sizing.of != x.curSized {
+		x.sizing, x.sizingValid = newSizing(x.curSized, x.cfg.capacity, x.group), true
 	}
-	return m.sizing
+	return x.sizing
 }
 
 // entriesWithin returns the most entries whose table, for groups of size

@@ -1,0 +1,173 @@
+package shrinkmap
+
+import (
+	"maps"
+	"time"
+)
+
+// maybeShrink starts a compaction after a Delete if it would shrink the
+// table, enough deletes have paid for it and the policy agrees. It runs on
+// every Delete, so it asks the policy only when the policy could say yes.
+// Inside a loop over All whose body deletes, it leaves the decision to the
+// loop's end (see sweepEnded).
+func (m *ShrinkMap[K, V]) maybeShrink() {
+	x := m.x
+	live := len(m.cur)
+	if x.mig != nil || live > m.sized().shrinkable || x.sweeps > 0 {
+		return
+	}
+	x.pressure.after(1)
+	if b := m.askBound(); x.hist.deletes < live/8 || m.Len() >= b.below || x.hist.lowDeletes < b.lowDeletes {
+		return
+	}
+	s := m.stats(x, m.tableBytes(), tableBytes(live, x.group))
+	if !x.cfg.policy.ShouldShrink(s) {
+		return
+	}
+	reason := reasonOf(x.cfg.policy, s)
+	if m.incremental(live) {
+		m.startMigration(reason)
+		return
+	}
+	m.compactNow(x.cfg.capacity, reason)
+}
+
+// sweepEnded runs when the outermost loop over All whose body deleted ends,
+// after deletes deletes: it completes a migration in progress, or starts a
+// compaction the policy approves with Stats.SweepEnded set. Either copies
+// at once if it has at most as many entries to copy as the loop deleted
+// (the copy then costs no more than the loop did) or few enough for a
+// compaction at once anyway, else incrementally.
+func (m *ShrinkMap[K, V]) sweepEnded(deletes int) {
+	x := m.x
+	if x.mig != nil {
+		if left := len(m.cur) - len(x.next); left <= deletes || !m.incremental(left) {
+			m.finishNow()
+		}
+		return
+	}
+	live := len(m.cur)
+	if live > m.sized().shrinkable || x.hist.deletes < live/8 {
+		return
+	}
+	x.pressure.after(1)
+	s := m.stats(x, m.tableBytes(), tableBytes(live, x.group))
+	s.SweepEnded = true
+	if !x.cfg.policy.ShouldShrink(s) {
+		return
+	}
+	reason := reasonOf(x.cfg.policy, s)
+	if live <= deletes || !m.incremental(live) {
+		m.compactNow(x.cfg.capacity, reason)
+		return
+	}
+	m.startMigration(reason)
+}
+
+// incremental reports whether a compaction of live entries moves them in
+// steps rather than at once.
+func (m *ShrinkMap[K, V]) incremental(live int) bool {
+	x := m.x
+	return x.cfg.step > 0 && (live >= DefaultMinIncremental || tableBytes(live, x.group) >= DefaultMinIncrementalBytes)
+}
+
+// askCache holds the policy's bound (see bound) for the inputs it was
+// computed from.
+type askCache struct {
+	key   askKey
+	bound bound
+	valid bool
+}
+
+// askKey is what a policy's bound depends on: the history fields it reads,
+// the entries cur's table is sized for, and memory pressure.
+type askKey struct {
+	peak, drainedFrom, refills, sized int
+	pressure                          bool
+}
+
+// askBound returns when the policy need not be asked, computing it when
+// its inputs have changed since the last call.
+func (m *ShrinkMap[K, V]) askBound() bound {
+	x := m.x
+	h := &x.hist
+	key := askKey{h.peak, h.drainedFrom, h.refills, x.curSized, x.pressure.under}
+	if x.ask.valid && x.ask.key == key {
+		return x.ask.bound
+	}
+	s := Stats{Peak: key.peak, DrainedFrom: key.drainedFrom, Refills: key.refills, TableBytes: m.sized().bytes, MemoryPressure: key.pressure}
+	x.ask = askCache{key: key, bound: shrinkBound(x.cfg.policy, s), valid: true}
+	return x.ask.bound
+}
+
+// tableBytes returns the estimated bytes of cur's table and next's.
+func (m *ShrinkMap[K, V]) tableBytes() int64 {
+	x := m.x
+	b := m.sized().bytes
+	if x.mig != nil {
+		b += tableBytes(x.mig.nextSized, x.group)
+	}
+	return b
+}
+
+// compactNow copies the live entries into a fresh table sized for
+// max(Len, floor) entries and drops the old ones, without modifying them:
+// an iteration in progress may still be reading them. A compaction the
+// policy asked for keeps the old table as the spare.
+func (m *ShrinkMap[K, V]) compactNow(floor int, reason ShrinkReason) {
+	x := m.x
+	start := m.clock()
+	before := m.tableBytes()
+	old, oldSized := m.cur, x.curSized
+	x.mig, x.next = nil, nil
+	live := len(m.cur)
+	sized := max(live, floor)
+	var fresh map[K]V
+	if sized > 0 {
+		fresh = make(map[K]V, sized)
+		maps.Copy(fresh, m.cur)
+	}
+	m.cur = fresh
+	x.curSized = sized
+	if reason == ReasonManual {
+		x.spare = spare[K, V]{}
+	} else {
+		x.spare.keep(old, oldSized, len(m.cur))
+	}
+	x.hist.compacted(m.Len())
+	m.compacted(ShrinkEvent{
+		Entries:     live,
+		BytesBefore: before,
+		Duration:    m.since(start),
+		Manual:      reason == ReasonManual,
+		Reason:      reason,
+	})
+}
+
+// compacted records a completed compaction and tells the hook of it, last:
+// a panicking hook leaves the map consistent.
+func (m *ShrinkMap[K, V]) compacted(e ShrinkEvent) {
+	x := m.x
+	x.gen++
+	x.shrinks++
+	m.refast()
+	e.BytesAfter = m.tableBytes()
+	if x.cfg.hook != nil {
+		x.cfg.hook(e)
+	}
+}
+
+// clock returns the time now if a hook will want durations.
+func (m *ShrinkMap[K, V]) clock() time.Time {
+	if m.x.cfg.hook == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+func (m *ShrinkMap[K, V]) since(start time.Time) time.Duration {
+	if start.IsZero() {
+		return 0
+	}
+	return time.Since(start)
+}
