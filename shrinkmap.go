@@ -169,10 +169,16 @@ func (m *ShrinkMap[K, V]) Set(k K, v V) {
 }
 
 func (m *ShrinkMap[K, V]) setSlow(k K, v V) {
-	x := m.state()
+	x := m.x
 	switch {
 	case k != k:
+		x = m.state()
 		x.nans = append(x.nans, entry[K, V]{k, v})
+	case x == nil:
+		// The first Set of an unconfigured map: a native map, no state.
+		m.cur = map[K]V{k: v}
+		m.fast = true
+		return
 	case x.mig != nil:
 		m.cur[k] = v
 		x.next[k] = v
@@ -193,6 +199,28 @@ func (m *ShrinkMap[K, V]) setSlow(k K, v V) {
 // Delete removes k, if present, and compacts the map if its policy says so.
 // Delete of a NaN key removes nothing, as in a native map.
 func (m *ShrinkMap[K, V]) Delete(k K) {
+	x := m.x
+	if x == nil || x.mig != nil || len(m.cur) > x.curSized {
+		m.deleteSlow(k)
+		return
+	}
+	n := len(m.cur) + len(x.nans)
+	if n >= x.hist.watch {
+		x.hist.record(n, n)
+	}
+	delete(m.cur, k)
+	if len(m.cur)+len(x.nans) < n {
+		x.removed++
+		x.hist.deleted(n - 1)
+		if x.sweeps == 0 {
+			m.maybeShrink()
+		}
+	}
+}
+
+// deleteSlow is Delete on a map without state, with its table grown since
+// the last Delete, or migrating.
+func (m *ShrinkMap[K, V]) deleteSlow(k K) {
 	if m.x == nil && len(m.cur) == 0 {
 		return
 	}

@@ -1,0 +1,196 @@
+package shrinkmap_test
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/shrinkmap/shrinkmap"
+	"github.com/stretchr/testify/require"
+)
+
+// The workloads of caches: expiry sweeps inside a range loop, refills right
+// after them, and many tiny maps.
+
+// burstSize is the fill of each burst of the bursts tests.
+func burstSize() int {
+	if raceSized || testing.Short() {
+		return 100_000
+	}
+	return 400_000
+}
+
+// sweepTo deletes, inside a loop over All, every key that is not a
+// multiple of 100, as an expiry sweep does.
+func sweepTo1pct(m *shrinkmap.ShrinkMap[int, int]) {
+	for k := range m.All() {
+		if k%100 != 0 {
+			m.Delete(k)
+		}
+	}
+}
+
+func TestBurstsThenIdleGiveMemoryBack(t *testing.T) {
+	// A cache that fills, is swept to 1% and refilled at once, three times
+	// back to back, then idles: after a collection it holds about what a
+	// fresh map of the live entries holds, whatever the refills did to
+	// the policy's history.
+	n := burstSize()
+	fresh := heapOf(func() any {
+		m := make(map[int]int)
+		for k := 0; k < n; k += 100 {
+			m[k] = k
+		}
+		return m
+	})
+	base := settledHeap()
+	m := shrinkmap.New[int, int]()
+	for burst := range 3 {
+		for k := range n {
+			m.Set(k, k)
+		}
+		sweepTo1pct(m)
+		s := m.Stats()
+		require.Equalf(t, n/100, s.Len, "burst %d: Len after the sweep", burst)
+		require.Falsef(t, s.Migrating, "burst %d: Stats() = %+v after the sweep; want the compaction done by the loop's end", burst, s)
+		require.LessOrEqualf(t, s.TableBytes, 2*tableOfInts(n/100), "burst %d: Stats() = %+v after the sweep; want a table near a fresh one's", burst, s)
+	}
+	held := settledHeap() - base
+	runtime.KeepAlive(m)
+	t.Logf("n=%d, 3 bursts swept to 1%%, then idle: %d B held, a fresh map of the %d live entries %d B: %.2fx", n, held, n/100, fresh, float64(held)/float64(fresh))
+	require.LessOrEqualf(t, held, 2*fresh, "heap held after three bursts and a collection; want <= 2x a fresh map's %d B", fresh)
+}
+
+func TestSweepCompactsOnceAtLoopEnd(t *testing.T) {
+	// Deletes inside a loop over All do not compact while the loop runs:
+	// the loop's end compacts once, to the entries left.
+	n := burstSize()
+	var events []shrinkmap.ShrinkEvent
+	m := shrinkmap.New[int, int](shrinkmap.WithShrinkHook(func(e shrinkmap.ShrinkEvent) { events = append(events, e) }))
+	for k := range n {
+		m.Set(k, k)
+	}
+	yields := 0
+	for k := range m.All() {
+		yields++
+		if k%100 != 0 {
+			m.Delete(k)
+		}
+		require.Emptyf(t, events, "a compaction during the sweep, after %d entries", yields)
+	}
+	require.Equal(t, n, yields, "entries the sweep visited")
+	require.Lenf(t, events, 1, "compactions by the end of the sweep: %+v; want one", events)
+	e := events[0]
+	require.Equalf(t, n/100, e.Entries, "event %+v: want the entries left copied", e)
+	require.Falsef(t, e.Incremental, "event %+v: want a copy at once (the sweep deleted more than it left)", e)
+	s := m.Stats()
+	require.Equalf(t, n/100, s.Len, "Stats() = %+v", s)
+	require.LessOrEqualf(t, s.TableBytes, 2*tableOfInts(n/100), "Stats() = %+v; want a table near a fresh one's", s)
+
+	// A loop that breaks after its deletes also ends the sweep.
+	for k := range n {
+		m.Set(k, k)
+	}
+	before := len(events)
+	i := 0
+	for k := range m.All() {
+		if k%100 != 0 {
+			m.Delete(k)
+		}
+		if i++; i == n-n/10 {
+			break
+		}
+	}
+	require.Lenf(t, events, before+1, "compactions by the end of a sweep that broke off: %+v", events[before:])
+}
+
+func TestSweepThatPanicsCompactsLater(t *testing.T) {
+	// A sweep whose body panics leaves the map consistent, and the
+	// deletes after it compact it as outside any loop.
+	n := burstSize()
+	m := shrinkmap.New[int, int]()
+	for k := range n {
+		m.Set(k, k)
+	}
+	i := 0
+	require.PanicsWithValue(t, "body", func() {
+		for k := range m.All() {
+			m.Delete(k)
+			if i++; i == n/2 {
+				panic("body")
+			}
+		}
+	})
+	require.Equal(t, n-n/2, m.Len(), "Len after the panicking sweep")
+	require.Zero(t, m.Stats().Shrinks, "compactions: none while the sweep ran")
+	for k := range n {
+		m.Delete(k)
+	}
+	s := m.Stats()
+	require.Positivef(t, s.Shrinks, "Stats() = %+v after deleting everything; want compactions", s)
+	require.Zerof(t, s.Len, "Stats() = %+v", s)
+}
+
+func TestTinyMapsHeap(t *testing.T) {
+	// 20,000 maps of one entry take at most twice the heap of 20,000
+	// native maps of one entry.
+	const maps = 20_000
+	native := heapOf(func() any {
+		ms := make([]map[int]int, maps)
+		for i := range ms {
+			ms[i] = map[int]int{i: i}
+		}
+		return ms
+	})
+	ours := heapOf(func() any {
+		ms := make([]*shrinkmap.ShrinkMap[int, int], maps)
+		for i := range ms {
+			ms[i] = shrinkmap.New[int, int]()
+			ms[i].Set(i, i)
+		}
+		return ms
+	})
+	t.Logf("%d one-entry maps: native %d B (%d B each), ShrinkMap %d B (%d B each): %.2fx",
+		maps, native, native/maps, ours, ours/maps, float64(ours)/float64(native))
+	require.LessOrEqualf(t, ours, 2*native, "heap of %d one-entry ShrinkMaps; want <= 2x the native maps' %d B", maps, native)
+}
+
+func TestManySmallMapsDrainedHeap(t *testing.T) {
+	// 3,000 maps of 2,000 entries, each drained to 20 and then churned at
+	// that level, keep at most twice the heap of fresh native maps of 20.
+	maps := 3000
+	if raceSized || testing.Short() {
+		maps = 500
+	}
+	const peak, live = 2000, 20
+	fresh := heapOf(func() any {
+		ms := make([]map[int]int, maps)
+		for i := range ms {
+			ms[i] = make(map[int]int)
+			for k := range live {
+				ms[i][k] = k
+			}
+		}
+		return ms
+	})
+	ours := heapOf(func() any {
+		ms := make([]*shrinkmap.ShrinkMap[int, int], maps)
+		for i := range ms {
+			m := shrinkmap.New[int, int]()
+			for k := range peak {
+				m.Set(k, k)
+			}
+			for k := live; k < peak; k++ {
+				m.Delete(k)
+			}
+			for k := range 5 * peak { // churn at the drained level
+				m.Set(peak+k, k)
+				m.Delete(peak + k)
+			}
+			ms[i] = m
+		}
+		return ms
+	})
+	t.Logf("%d maps of %d drained to %d and churned: ShrinkMap %d B, fresh native maps %d B: %.2fx",
+		maps, peak, live, ours, fresh, float64(ours)/float64(fresh))
+	require.LessOrEqualf(t, ours, 2*fresh, "heap of %d drained ShrinkMaps; want <= 2x fresh native maps' %d B", maps, fresh)
+}
