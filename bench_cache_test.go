@@ -79,32 +79,44 @@ func BenchmarkSweep(b *testing.B) {
 	})
 }
 
-// BenchmarkTiny sets and deletes one key of a map that holds one other
-// entry: the cost of the bookkeeping on the smallest maps (a cache's
-// bucket maps, per-connection maps).
+// BenchmarkTiny sets and deletes one key of a map that holds no other
+// entry (len=0: the map swings between empty and one entry) or one
+// (len=1): the cost of the bookkeeping on the smallest maps, such as a
+// cache's bucket maps or per-connection maps.
 func BenchmarkTiny(b *testing.B) {
-	runImpls(b, nativeAndShrink, "op=set-delete", func(b *testing.B, impl string) {
-		b.ReportAllocs()
-		switch impl {
-		case implNative:
-			m := map[int]int{0: 0}
-			i := 1
-			for b.Loop() {
-				m[i] = i
-				delete(m, i)
-				i = i&1023 + 1
-			}
-			checkLen(b, impl, len(m), 1)
-		case implShrink:
-			m := New[int, int]()
-			m.Set(0, 0)
-			i := 1
-			for b.Loop() {
-				m.Set(i, i)
-				m.Delete(i)
-				i = i&1023 + 1
-			}
-			checkLen(b, impl, m.Len(), 1)
+	for _, others := range []int{0, 1} {
+		runImpls(b, nativeAndShrink, "op=set-delete/len="+strconv.Itoa(others), func(b *testing.B, impl string) {
+			benchTiny(b, impl, others)
+		})
+	}
+}
+
+func benchTiny(b *testing.B, impl string, others int) {
+	b.ReportAllocs()
+	switch impl {
+	case implNative:
+		m := map[int]int{}
+		for k := range others {
+			m[-1-k] = k
 		}
-	})
+		i := 1
+		for b.Loop() {
+			m[i] = i
+			delete(m, i)
+			i = i&1023 + 1
+		}
+		checkLen(b, impl, len(m), others)
+	case implShrink:
+		m := New[int, int]()
+		for k := range others {
+			m.Set(-1-k, k)
+		}
+		i := 1
+		for b.Loop() {
+			m.Set(i, i)
+			m.Delete(i)
+			i = i&1023 + 1
+		}
+		checkLen(b, impl, m.Len(), others)
+	}
 }

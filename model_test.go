@@ -168,6 +168,7 @@ type modelHarness[K comparable] struct {
 	removals       int   // deletes that removed an entry, ever
 	sweeping       int   // iterations in progress that are sweeps
 	sized          int   // max(curSized, len(cur)) after the last operation
+	reused         int   // the map's count of spare tables reused, as last seen
 	lowDeletes     int   // model of Stats.LowDeletes
 	refills        int   // model of Stats.Refills
 	refillAt       int   // the Len that counts the last compaction as undone; 0 if none
@@ -192,6 +193,7 @@ type modelHarness[K comparable] struct {
 	ops, migratingOps, migrations, finished, autos, manual, clears, panics, nanSets int
 	iterations, pulls, midMigrationIters, bodyOps, checks, stopped, settled         int
 	drainedStays, sweeps, concurrentReads                                           int
+	sweepEnds, sweepCompactions, reuses                                             int
 }
 
 func newModelHarness[K comparable](t testing.TB, keys modelKeys[K], cfg modelConfig) *modelHarness[K] {
@@ -422,6 +424,14 @@ func (h *modelHarness[K]) after(st modelStep[K]) {
 	}
 	h.checkAsked(st, calls, prev)
 	started := len(calls) == 1 && calls[0].ok
+	if st.sweepEnd {
+		h.sweepEnds++
+		h.sweepCompactions += btoi(started)
+	}
+	if reused := h.m.xs().reused; reused != h.reused {
+		h.reuses += max(0, reused-h.reused)
+		h.reused = reused
+	}
 
 	switch {
 	case st.op == opClear:
@@ -1361,8 +1371,8 @@ func modelConfigs() []modelConfig {
 // the policy is Never or the step 0, and iterations of every kind.
 func requireCovered[K comparable](t *testing.T, h *modelHarness[K], cfg modelConfig, plan modelPlan) {
 	t.Helper()
-	t.Logf("%d ops (%d mid-migration), %d migrations (%d completed, %d ended by Shrink or Clear), %d compactions at once, %d Shrink, %d Clear, %d iterations (%d pulled, %d mid-migration, %d body ops), %d full checks",
-		h.ops, h.migratingOps, h.migrations, h.finished, h.stopped, h.autos, h.manual, h.clears, h.iterations, h.pulls, h.midMigrationIters, h.bodyOps, h.checks)
+	t.Logf("%d ops (%d mid-migration), %d migrations (%d completed, %d ended by Shrink or Clear), %d compactions at once, %d Shrink, %d Clear, %d iterations (%d pulled, %d mid-migration, %d body ops), %d full checks, %d sweep ends (%d compacted), %d spare tables reused",
+		h.ops, h.migratingOps, h.migrations, h.finished, h.stopped, h.autos, h.manual, h.clears, h.iterations, h.pulls, h.midMigrationIters, h.bodyOps, h.checks, h.sweepEnds, h.sweepCompactions, h.reuses)
 	_, never := cfg.policy.(neverPolicy)
 	switch {
 	case never:
@@ -1389,6 +1399,7 @@ func requireCovered[K comparable](t *testing.T, h *modelHarness[K], cfg modelCon
 	require.GreaterOrEqualf(t, h.manual, 2, "%d Shrink calls; want several", h.manual)
 	require.GreaterOrEqualf(t, h.clears, 2, "%d Clear calls; want several", h.clears)
 	require.GreaterOrEqualf(t, h.pulls, 1, "no iteration through iter.Pull2")
+	require.GreaterOrEqualf(t, h.sweepEnds, 1, "no sweep (a loop whose body removed entries) ended")
 	require.GreaterOrEqualf(t, h.bodyOps, 20, "%d operations in loop bodies; want many", h.bodyOps)
 }
 

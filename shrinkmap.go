@@ -58,6 +58,7 @@ type state[K comparable, V any] struct {
 	// entry: while one runs, compaction waits for the loop's end.
 	sweeps  int
 	removed int // entries Delete has removed, ever: loops compare it
+	reused  int // spare tables reused
 }
 
 type entry[K comparable, V any] struct {
@@ -188,8 +189,7 @@ func (m *ShrinkMap[K, V]) setSlow(k K, v V) {
 	case m.cur == nil:
 		m.cur = make(map[K]V, x.cfg.capacity)
 		x.curSized = x.cfg.capacity
-		m.cur[k] = v
-		m.refast()
+		fallthrough
 	default:
 		m.setBesideSpare(k, v)
 	}

@@ -33,9 +33,10 @@ func (s *spare[K, V]) held() bool { return s.sized > 0 }
 
 // keep makes t, a table sized for sized entries that no write will reach
 // again, the spare of a map that keeps live entries, unless the spare held
-// is larger and alive.
+// is larger and alive, or t is a single group (as cheap to make again as to
+// reuse).
 func (s *spare[K, V]) keep(t map[K]V, sized, live int) {
-	if t == nil || s.held() && s.sized >= sized && s.table.Value() != nil {
+	if t == nil || sized <= groupSlots || s.held() && s.sized >= sized && s.table.Value() != nil {
 		if s.held() {
 			s.adoptAt = max(2*live+1, s.sized/16)
 		}
@@ -51,16 +52,16 @@ func (s *spare[K, V]) keep(t map[K]V, sized, live int) {
 // entries into the spare, if the collector has not taken it. Every spareCheckEvery calls it checks
 // whether the spare is alive, and drops it if not.
 func (m *ShrinkMap[K, V]) setBesideSpare(k K, v V) {
-	x := m.x
-	if x.spare.check--; x.spare.check <= 0 {
-		if x.spare.table.Value() == nil {
+	if x := m.x; x.spare.held() {
+		if x.spare.check--; x.spare.check <= 0 && x.spare.table.Value() == nil {
 			x.spare = spare[K, V]{}
+		} else if x.spare.check <= 0 {
+			x.spare.check = spareCheckEvery
 		}
-		x.spare.check = spareCheckEvery
-	}
-	if len(m.cur)+1 >= x.spare.adoptAt && x.spare.sized > max(x.curSized, len(m.cur)) {
-		if _, ok := m.cur[k]; !ok {
-			m.adoptSpare()
+		if len(m.cur)+1 >= x.spare.adoptAt && x.spare.sized > max(x.curSized, len(m.cur)) {
+			if _, ok := m.cur[k]; !ok {
+				m.adoptSpare()
+			}
 		}
 	}
 	m.cur[k] = v
@@ -88,4 +89,5 @@ func (m *ShrinkMap[K, V]) adoptSpare() {
 	m.cur = t
 	x.curSized = sized
 	x.gen++
+	x.reused++
 }
