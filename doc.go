@@ -11,13 +11,34 @@
 // fresh map, so that the old table can be freed. The default policy
 // (AdaptivePolicy) compacts maps of every size once they drain below a
 // quarter of their peak, and each time the table could halve while the
-// drain goes on; a map whose compaction a refill undid is compacted again
-// only once it stays drained, so a map that refills right after each drain
-// does not regrow its table every burst; near the Go memory limit every
-// table that could halve is given back. Large compactions are incremental:
-// each later Set and Delete copies a bounded number of entries into the
-// fresh table, so no single call pauses for a whole copy, and Get stays one
-// lookup. Shrink compacts by hand and Clear drops the table.
+// drain goes on; near the Go memory limit every table that could halve is
+// given back.
+//
+// Three mechanisms keep that cheap where caches use a map:
+//   - An expiry sweep (a loop over All whose body deletes) does not compact
+//     while it runs: it would copy entries the same loop is about to
+//     delete. The loop's end asks the policy once and compacts to the
+//     entries left, at once if they are no more than the loop deleted.
+//   - A compaction keeps the table it gave up behind a weak pointer. A map
+//     that grows back before the next garbage collection moves its entries
+//     into that table instead of growing a new one, so a refill right after
+//     a drain costs about what it costs a native map; a map that stays
+//     drained lets the collector free it. No goroutine or timer is used.
+//   - A map whose compactions are undone by refills right after drains by
+//     Delete (not by a sweep) is compacted again only once it stays
+//     drained, so that it does not copy entries every burst.
+//
+// Large compactions are incremental: each later Set and Delete copies a
+// bounded number of entries into the fresh table, so no single call pauses
+// for a whole copy, and Get stays one lookup in one table. The paused copy
+// is a reflect.MapIter over the old table: plain memory, no coroutine, so it
+// behaves the same on goroutines locked to their OS thread, and a map
+// dropped mid-compaction is collected like any other value. Shrink
+// compacts by hand and Clear drops the table.
+//
+// A ShrinkMap that has never deleted and was made without options holds
+// only its native map and two words; the policy's state is allocated on
+// the first Delete.
 //
 //	m := shrinkmap.New[string, Session]()
 //	m.Set("alice", s)
@@ -33,8 +54,7 @@
 //   - Iteration (All, Keys, Values) yields each entry present for the whole
 //     iteration exactly once and never an entry deleted before it is
 //     reached, also when the loop body's Set, Delete, Shrink or Clear change
-//     the map; deletes in the body compact the map as outside a loop, and
-//     an early break or a panicking body leaves it consistent.
+//     the map; an early break or a panicking body leaves it consistent.
 //   - Keys that are not equal to themselves (NaN) behave as in a native map:
 //     each Set adds an entry, Len counts them, compactions keep them, only
 //     iteration reaches them and only Clear removes them.
