@@ -89,7 +89,7 @@ func concTorn[V any](t *testing.T, opts []Option, val func(int) V, whole func(V)
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for w := range 2 {
-		wg.Go(func() {
+		goWait(&wg, func() {
 			for i := range writes {
 				k := i % keys
 				switch x := w*writes + i; i % 3 {
@@ -104,10 +104,10 @@ func concTorn[V any](t *testing.T, opts []Option, val func(int) V, whole func(V)
 		})
 	}
 	var bg sync.WaitGroup
-	bg.Go(func() { concChurn(c, keys, concSize(4000, 1000), val, &stop) })
+	goWait(&bg, func() { concChurn(c, keys, concSize(4000, 1000), val, &stop) })
 	var bad atomic.Int64
 	for range 2 {
-		bg.Go(func() {
+		goWait(&bg, func() {
 			for !stop.Load() {
 				for k := range keys {
 					if v, ok := c.Get(k); ok && !whole(v) {
@@ -154,7 +154,7 @@ func concMonotonic(t *testing.T, opts []Option) {
 	var stop atomic.Bool
 	var wg, bg sync.WaitGroup
 	for w := range writers {
-		wg.Go(func() {
+		goWait(&wg, func() {
 			for x := 1; x <= rounds; x++ {
 				for i := range perWriter {
 					k := w*perWriter + i
@@ -170,10 +170,10 @@ func concMonotonic(t *testing.T, opts []Option) {
 			}
 		})
 	}
-	bg.Go(func() { concChurn(c, keys, concSize(4000, 1000), func(k int) int { return k }, &stop) })
+	goWait(&bg, func() { concChurn(c, keys, concSize(4000, 1000), func(k int) int { return k }, &stop) })
 	var failed atomic.Bool
 	for r := range 2 {
-		bg.Go(func() {
+		goWait(&bg, func() {
 			var last [keys]int
 			for !stop.Load() && !failed.Load() {
 				for k := range keys {
@@ -356,7 +356,7 @@ func TestConcurrentIterateWhileResizing(t *testing.T) {
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for w := range 2 {
-		wg.Go(func() {
+		goWait(&wg, func() {
 			concChurn(c, stable+w*10000, concSize(6000, 1500), func(k int) int { return -k }, &stop)
 		})
 	}

@@ -386,7 +386,7 @@ func concDisjoint[K comparable](t *testing.T, key func(int) K, workers int, must
 	var wg sync.WaitGroup
 	for w := range workers {
 		models[w] = make(map[K]int)
-		wg.Go(func() {
+		goWait(&wg, func() {
 			concWorker(t, c, models[w], w*span, span, ops, key)
 		})
 	}
@@ -504,7 +504,7 @@ func TestConcurrentGetOrSetContention(t *testing.T) {
 	for g := range goroutines {
 		wins[g] = make([]int, keys)
 		got[g] = make([]int, keys)
-		wg.Go(func() {
+		goWait(&wg, func() {
 			<-start
 			for k := range keys {
 				actual, loaded := c.GetOrSet(k, g)
@@ -544,7 +544,7 @@ func TestConcurrentAtomicOps(t *testing.T) {
 	var deleted, swapped [goroutines]int
 	var wg sync.WaitGroup
 	for g := range goroutines {
-		wg.Go(func() {
+		goWait(&wg, func() {
 			for i := range n {
 				c.Compute("counter", func(old int, _ bool) (int, ComputeOp) { return old + 1, UpdateOp })
 				c.Set("box", 1)
@@ -598,7 +598,7 @@ func TestConcurrentIterateWhileWriting(t *testing.T) {
 	var bursts atomic.Int64
 	var wg sync.WaitGroup
 	for w := range writers {
-		wg.Go(func() {
+		goWait(&wg, func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 2))
 			for burst := 0; !stop.Load() || burst < 2; burst++ {
 				for range churn {
@@ -660,7 +660,7 @@ func concFill(c concMap[[128]byte], n int, drop func(k int) bool) {
 	each := func(f func(k int)) {
 		var wg sync.WaitGroup
 		for g := range goroutines {
-			wg.Go(func() {
+			goWait(&wg, func() {
 				for k := g * n / goroutines; k < (g+1)*n/goroutines; k++ {
 					f(k)
 				}
@@ -806,7 +806,7 @@ func TestConcurrentClose(t *testing.T) {
 	c := NewConcurrent[int, int](WithCompactEvery(time.Millisecond))
 	var wg sync.WaitGroup
 	for range 4 {
-		wg.Go(c.Close)
+		goWait(&wg, c.Close)
 	}
 	wg.Wait()
 	c.Close()
@@ -858,7 +858,7 @@ func ExampleConcurrent() {
 	sessions := NewConcurrent[string, int]()
 	var wg sync.WaitGroup
 	for i := range 4 {
-		wg.Go(func() { sessions.Set(fmt.Sprint("user", i), i) })
+		goWait(&wg, func() { sessions.Set(fmt.Sprint("user", i), i) })
 	}
 	wg.Wait()
 	v, ok := sessions.Get("user2")
@@ -870,7 +870,7 @@ func ExampleConcurrent_Compute() {
 	counts := NewConcurrent[string, int]()
 	var wg sync.WaitGroup
 	for range 8 {
-		wg.Go(func() {
+		goWait(&wg, func() {
 			for _, w := range strings.Fields("to be or not to be") {
 				counts.Compute(w, func(n int, _ bool) (int, ComputeOp) { return n + 1, UpdateOp })
 			}

@@ -32,7 +32,7 @@ func TestReadersUnderRLockThenDrain(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make(chan error, readers)
 		for r := range readers {
-			wg.Go(func() {
+			goWait(&wg, func() {
 				mu.RLock()
 				defer mu.RUnlock()
 				errs <- readAll(m, n, r)

@@ -834,7 +834,7 @@ func (h *modelHarness[K]) readConcurrently(readers int) {
 	errs := make(chan string, readers)
 	var wg sync.WaitGroup
 	for range readers {
-		wg.Go(func() { errs <- h.readAll() })
+		goWait(&wg, func() { errs <- h.readAll() })
 	}
 	wg.Wait()
 	close(errs)
