@@ -172,15 +172,25 @@ func ptrHash[K comparable, V any](e *centry[K, V]) uint64 {
 }
 
 // bucketsFor returns the head buckets of a table sized for n entries: the
-// fewest, a power of two, that hold n at the load factor; at least one.
+// fewest, a power of two, that hold n at the load factor; at least one. It
+// saturates at the largest power of two in an int, for any n.
 func bucketsFor(n int) int {
-	perBucket := bucketSlots * loadNum // per loadDen buckets
-	need := (uint64(max(n, 0))*loadDen + uint64(perBucket) - 1) / uint64(perBucket)
+	const perBucket = bucketSlots * loadNum // per loadDen buckets
+	// ceil(n*loadDen/perBucket), computed so that no int n overflows.
+	u := uint64(max(n, 0))
+	need := u/perBucket*loadDen + (u%perBucket*loadDen+perBucket-1)/perBucket
 	if need <= 1 {
 		return 1
 	}
+	if need > uint64(maxBuckets) {
+		return maxBuckets
+	}
 	return 1 << bits.Len64(need-1)
 }
+
+// maxBuckets is the largest power of two in an int, at which bucketsFor
+// saturates.
+const maxBuckets = int(^uint(0)>>1)/2 + 1
 
 // growAt returns the number of entries above which a table of the given
 // head buckets grows.

@@ -2,6 +2,7 @@ package shrinkmap
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -21,7 +22,39 @@ const DefaultMinIncremental = 8192
 // of DefaultMinIncremental small ones.
 const DefaultMinIncrementalBytes = 1 << 20
 
-// An Option configures a map made by New, Collect or NewConcurrent.
+// MaxCapacity is the largest n that WithCapacity accepts: 7<<33 entries
+// (about 6.0e10) where int has 64 bits, math.MaxInt32 where it has 32.
+//
+// make(map[K]V, n) silently ignores a hint that the runtime will not
+// allocate and makes an empty map instead: internal/runtime/maps.NewMap
+// rejects a hint whose slots (n*8/7, rounded up to a power-of-two number
+// of 1024-slot tables) times the size of a group exceed the largest
+// allocation, 1<<48 bytes on 64-bit platforms with 48-bit heap addresses.
+// A ShrinkMap given such a capacity would have neither the table nor the
+// floor it was asked for, and Stats.TableBytes would count a table that
+// was never made (New(WithCapacity(1<<40)) reported 37 TB for int keys and
+// values). MaxCapacity entries take 1<<36 slots, and 1<<36 times the
+// largest group, 2,056 bytes (8 slots of a 128-byte key and a 128-byte
+// value after an 8-byte control word; larger keys and values are stored as
+// pointers), is within 1<<48: on those platforms the runtime makes the
+// table asked for whatever K and V are, or runs out of memory trying, as
+// make would (the table of MaxCapacity entries takes 69 GB for zero-size
+// keys and values, 1.2 TB for int keys and values, 18 TB for the largest
+// group). One entry more needs 1<<37 slots, which the runtime rejects for
+// the largest group. The size estimates do not overflow for any capacity
+// up to math.MaxInt, and Concurrent's first table at MaxCapacity has 1<<34
+// buckets (1.1 TB).
+//
+// On platforms with a smaller address space (32-bit ones, js/wasm,
+// ios/arm64) the runtime's limit is lower and depends on K and V. There a
+// ShrinkMap given a capacity past it gets, as make does, an empty table
+// that grows as entries arrive, while its Stats.TableBytes counts the table
+// asked for; and NewConcurrent panics or runs out of memory allocating its
+// table.
+const MaxCapacity = min(7<<33, math.MaxInt)
+
+// An Option configures a map made by New, Collect or NewConcurrent. A nil
+// Option makes them panic.
 type Option func(*config)
 
 // config holds the settings that Options write. Its zero value means "not
@@ -55,7 +88,10 @@ func newMapConfig(opts []Option) config {
 
 func applyOptions(opts []Option) config {
 	cfg := defaultConfig()
-	for _, opt := range opts {
+	for i, opt := range opts {
+		if opt == nil {
+			panic(fmt.Sprintf("shrinkmap: opts[%d] is nil; want a non-nil Option", i))
+		}
 		opt(&cfg)
 	}
 	return cfg
@@ -72,8 +108,8 @@ func (c *config) validate() error {
 	switch {
 	case c.policy == nil:
 		return fmt.Errorf("shrinkmap: Policy is nil; want a non-nil Policy (use Never() to disable automatic compaction)")
-	case c.capacity < 0:
-		return fmt.Errorf("shrinkmap: Capacity = %d; want >= 0", c.capacity)
+	case c.capacity < 0 || c.capacity > MaxCapacity:
+		return fmt.Errorf("shrinkmap: Capacity = %d; want >= 0 and <= MaxCapacity (%d)", c.capacity, MaxCapacity)
 	case c.step < 0:
 		return fmt.Errorf("shrinkmap: Incremental step = %d; want >= 0 (0 copies at once)", c.step)
 	case c.shards < 0 || c.shards&(c.shards-1) != 0:
@@ -98,7 +134,8 @@ func WithPolicy(p Policy) Option {
 // WithCapacity sizes the map for n entries up front, like make(map[K]V, n),
 // and sets a floor that automatic compaction never goes below: a map that
 // compacts itself keeps room for at least n entries. Shrink ignores the
-// floor. A negative n makes New panic.
+// floor. An n that is negative or over MaxCapacity makes New and
+// NewConcurrent panic.
 func WithCapacity(n int) Option {
 	return func(c *config) { c.capacity = n }
 }

@@ -188,20 +188,38 @@ func (m *ShrinkMap[K, V]) sized() sizing {
 }
 
 // entriesWithin returns the most entries whose table, for groups of size
-// group, is estimated at no more than budget bytes (at least one group's).
+// group, is estimated at no more than budget bytes (at least one group's),
+// saturating at math.MaxInt.
 func entriesWithin(budget, group int64) int {
-	slots := uint64(max(budget/group, 1)) * groupSlots
-	slots = 1 << (bits.Len64(slots) - 1) // a power of two, rounded down
-	return int(slots * maxAvgGroupLoad / groupSlots)
+	// A power-of-two number of groups, rounded down, each holding 7
+	// entries at 7/8 load.
+	groups := uint64(1) << (bits.Len64(uint64(max(budget/group, 1))) - 1)
+	if groups > uint64(saturatedInt/maxAvgGroupLoad) {
+		return saturatedInt
+	}
+	return int(groups * maxAvgGroupLoad)
 }
 
+// The bounds at which tableSlots, tableBytes and entriesWithin saturate:
+// the largest power of two in a uint64, math.MaxInt64 and math.MaxInt.
+const (
+	saturatedSlots = 1 << 63
+	saturatedBytes = 1<<63 - 1
+	saturatedInt   = int(^uint(0) >> 1)
+)
+
 // tableSlots returns the slots of a table sized for n entries: one group
-// for up to 8, else a power of two that holds n at 7/8 load.
+// for up to 8, else a power of two that holds n at 7/8 load, saturating
+// at 1<<63 (for n over 7<<60).
 func tableSlots(n int) uint64 {
 	if n <= groupSlots {
 		return groupSlots
 	}
-	slots := (uint64(n)*groupSlots + maxAvgGroupLoad - 1) / maxAvgGroupLoad
+	// ceil(8n/7) = n + ceil(n/7), which no int n overflows.
+	slots := uint64(n) + (uint64(n)+maxAvgGroupLoad-1)/maxAvgGroupLoad
+	if slots > saturatedSlots {
+		return saturatedSlots
+	}
 	return 1 << bits.Len64(slots-1)
 }
 
@@ -209,7 +227,8 @@ func tableSlots(n int) uint64 {
 // entries, for groups of size group: small maps take one group; larger ones
 // hold n at up to 7/8 load in a power-of-two number of slots, split into
 // tables of at most 1024 slots whose group arrays, when over 32 KiB, take
-// whole 8 KiB pages.
+// whole 8 KiB pages. It saturates at math.MaxInt64 for any n, though no
+// n up to MaxCapacity comes near.
 func tableBytes(n int, group int64) int64 {
 	if n <= 0 {
 		return 0
@@ -223,5 +242,9 @@ func tableBytes(n int, group int64) int64 {
 	if array > maxSmallAlloc {
 		array = (array + pageBytes - 1) / pageBytes * pageBytes
 	}
-	return int64(slots/perTable) * array
+	tables := slots / perTable
+	if tables > uint64(saturatedBytes/array) {
+		return saturatedBytes
+	}
+	return int64(tables) * array
 }
