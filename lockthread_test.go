@@ -87,17 +87,23 @@ var lockPatterns = []lockPattern{
 		shrinkLockMigration(m, next)
 	}},
 	{"iterate-locked/resume-unlocked", func(n int) {
-		// Deletes in a loop body on a locked goroutine start the
-		// migration; the loop breaks with most of it left to copy.
+		// A loop on a locked goroutine whose body deletes a few entries
+		// brings the map under its policy's threshold: the loop's end
+		// starts an incremental migration (more entries are left than
+		// the loop deleted), resumed unlocked.
 		m, _ := newLockMap(n)
+		for k := range n - n/4 - 1 {
+			m.Delete(k)
+		}
 		onLockedThread(func() {
+			deleted := 0
 			for k := range m.All() {
 				m.Delete(k)
-				if m.Stats().Migrating {
+				if deleted++; deleted == 100 {
 					break
 				}
 			}
-			requireMigrating(m, "after a loop on a locked goroutine deleted until a migration started")
+			requireMigrating(m, "after a loop on a locked goroutine deleted 100 entries under the threshold")
 		})
 		before := m.Len()
 		for i := range lockResumeOps {
@@ -126,8 +132,8 @@ var lockPatterns = []lockPattern{
 	}},
 	{"drop-locked", func(n int) {
 		// A map dropped mid-migration, after a locked goroutine started
-		// and resumed it: the map's cleanup stops the migration on the
-		// cleanup goroutine, which is not locked.
+		// and resumed it, is collected with its migration (which holds
+		// no goroutine or coroutine to stop).
 		collected := make(chan struct{})
 		onLockedThread(func() {
 			m, next := newLockMap(n)
