@@ -71,17 +71,17 @@ func (h *history) ref() int { return max(h.peak, h.drainedFrom) }
 // grew records that the map holds n entries and may have grown since the
 // last call: n raises the peak, ends a drain once back at a quarter of
 // the peak it started from, and reaching refillAt counts a refill.
-func (h *history) grew(n int) {
-	if n >= h.watch {
-		h.record(n, n)
-	}
+func (h *history) grew(n int) (changed bool) {
+	return n >= h.watch && h.record(n, n)
 }
 
 // record records that the map holds n entries and held up to high since
 // the last call: high raises the peak, ends a drain once back at a quarter
 // of the peak it started from and counts a refill once at refillAt, and n
-// ends drained deletes once not drained.
-func (h *history) record(high, n int) {
+// ends drained deletes once not drained. It reports whether the peak,
+// DrainedFrom or Refills changed: what may let a policy say yes sooner.
+func (h *history) record(high, n int) (changed bool) {
+	before := [3]int{h.peak, h.drainedFrom, h.refills}
 	h.peak = max(h.peak, high)
 	if h.drainedFrom > 0 && !drained(high, h.drainedFrom) {
 		h.drainedFrom = 0
@@ -93,6 +93,7 @@ func (h *history) record(high, n int) {
 		h.undrained()
 	}
 	h.rewatch()
+	return before != [3]int{h.peak, h.drainedFrom, h.refills}
 }
 
 // undrained records that the map is no longer drained: a drain that lasted

@@ -73,7 +73,7 @@ func (m *ShrinkMap[K, V]) startMigration(reason ShrinkReason) {
 	mg.key = reflect.ValueOf(&mg.k).Elem()
 	mg.val = reflect.ValueOf(&mg.v).Elem()
 	x.next = make(map[K]V, sized)
-	x.mig = mg
+	x.mig, x.skip = mg, 0
 	x.hist.compacted(m.Len())
 	m.refast()
 }

@@ -59,6 +59,10 @@ type state[K comparable, V any] struct {
 	sweeps  int
 	removed int // entries Delete has removed, ever: loops compare it
 	reused  int // spare tables reused
+	// skip is how many more Deletes may pass without calling maybeShrink:
+	// a lower bound, computed by it, on the deletes before the policy
+	// could be asked. skipped is the skip it last set.
+	skip, skipped int
 }
 
 type entry[K comparable, V any] struct {
@@ -205,14 +209,16 @@ func (m *ShrinkMap[K, V]) Delete(k K) {
 		return
 	}
 	n := len(m.cur) + len(x.nans)
-	if n >= x.hist.watch {
-		x.hist.record(n, n)
+	if n >= x.hist.watch && x.hist.record(n, n) {
+		x.skip = 0
 	}
 	delete(m.cur, k)
 	if len(m.cur)+len(x.nans) < n {
 		x.removed++
 		x.hist.deleted(n - 1)
-		if x.sweeps == 0 {
+		if x.skip > 0 {
+			x.skip--
+		} else if x.sweeps == 0 {
 			m.maybeShrink()
 		}
 	}
@@ -226,6 +232,7 @@ func (m *ShrinkMap[K, V]) deleteSlow(k K) {
 	}
 	m.state()
 	m.grew()
+	m.x.skip = 0
 	if m.x.mig != nil {
 		m.deleteMigrating(k)
 		return
@@ -250,7 +257,9 @@ func (m *ShrinkMap[K, V]) grew() {
 	if x.mig != nil {
 		x.mig.nextSized = max(x.mig.nextSized, len(x.next))
 	}
-	x.hist.grew(m.Len())
+	if x.hist.grew(m.Len()) {
+		x.skip = 0
+	}
 }
 
 // Len returns the number of entries.
@@ -268,7 +277,7 @@ func (m *ShrinkMap[K, V]) Clear() {
 	x := m.state()
 	x.mig, x.spare = nil, spare[K, V]{}
 	m.cur, x.next, x.nans = nil, nil, nil
-	x.curSized = 0
+	x.curSized, x.skip = 0, 0
 	x.hist.cleared()
 	x.gen++
 	m.refast()

@@ -90,4 +90,5 @@ func (m *ShrinkMap[K, V]) adoptSpare() {
 	x.curSized = sized
 	x.gen++
 	x.reused++
+	x.skip = 0
 }
