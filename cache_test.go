@@ -1,6 +1,9 @@
 package shrinkmap_test
 
 import (
+	"maps"
+	"math"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 
@@ -193,4 +196,53 @@ func TestManySmallMapsDrainedHeap(t *testing.T) {
 	t.Logf("%d maps of %d drained to %d and churned: ShrinkMap %d B, fresh native maps %d B: %.2fx",
 		maps, peak, live, ours, fresh, float64(ours)/float64(fresh))
 	require.LessOrEqualf(t, ours, 2*fresh, "heap of %d drained ShrinkMaps; want <= 2x fresh native maps' %d B", maps, fresh)
+}
+
+func TestDeleteFuncMatchesMaps(t *testing.T) {
+	// DeleteFunc leaves what maps.DeleteFunc leaves in a native map, NaN
+	// keys included, over random maps and predicates; a drain of 99% gives
+	// the table back.
+	r := rand.New(rand.NewPCG(1, 2))
+	kinds := map[string]int{}
+	for run := range 300 {
+		n := r.IntN(20_000)
+		if run%3 == 0 {
+			n = r.IntN(20)
+		}
+		native := map[float64]int{}
+		m := shrinkmap.New[float64, int]()
+		for i := range n {
+			k := float64(r.IntN(4 * max(n, 1)))
+			if r.IntN(50) == 0 {
+				k = math.NaN()
+			}
+			native[k] = i
+			m.Set(k, i)
+		}
+		keep := r.IntN(101) // percent of entries del keeps
+		del := func(k float64, v int) bool { return (v*7919)%100 >= keep }
+		maps.DeleteFunc(native, del)
+		m.DeleteFunc(del)
+		require.Equalf(t, len(native), m.Len(), "run %d: Len after DeleteFunc", run)
+		for k, v := range native {
+			if k == k {
+				got, ok := m.Get(k)
+				require.Truef(t, ok && got == v, "run %d: Get(%v) = %d, %v; want %d", run, k, got, ok, v)
+			}
+		}
+		switch s := m.Stats(); {
+		case n == 0:
+			kinds["empty"]++
+		case keep <= 1 && n >= 10_000:
+			require.LessOrEqualf(t, s.TableBytes, 4*tableOfInts(max(s.Len, 1)), "run %d: Stats() = %+v after deleting %d%%; want the table back", run, s, 100-keep)
+			kinds["drained"]++
+		case len(native) < n:
+			kinds["some deleted"]++
+		default:
+			kinds["none deleted"]++
+		}
+	}
+	for _, kind := range []string{"empty", "drained", "some deleted", "none deleted"} {
+		require.Positivef(t, kinds[kind], "no run of kind %q: %v", kind, kinds)
+	}
 }

@@ -150,6 +150,20 @@ func (m *ShrinkMap[K, V]) Values() iter.Seq[V] {
 	}
 }
 
+// DeleteFunc deletes every entry for which del returns true, as
+// maps.DeleteFunc does for a native map (and, as there, an entry whose key
+// is a NaN stays: no Delete reaches it). It is an expiry sweep (see All):
+// the map asks its policy once, at the end, and compacts to the entries
+// left. A panic in del propagates and leaves the map consistent, without
+// the entries del approved before it. O(table size).
+func (m *ShrinkMap[K, V]) DeleteFunc(del func(K, V) bool) {
+	for k, v := range m.All() {
+		if del(k, v) {
+			m.Delete(k)
+		}
+	}
+}
+
 // Insert sets every key-value pair from seq in m, in order; a later pair
 // overwrites an earlier one with the same key. O(pairs in seq).
 func (m *ShrinkMap[K, V]) Insert(seq iter.Seq2[K, V]) {

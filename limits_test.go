@@ -247,7 +247,8 @@ func TestTableBytesSaturates(t *testing.T) {
 			require.Equal(t, int64(math.MaxInt64), tableBytes(math.MaxInt, group), "tableBytes(MaxInt, %d)", group)
 		}
 	}
-	// The figure New(WithCapacity(1<<40)) used to report: 37 TB.
+	// The estimate for 1<<40 int->int entries (37 TB), over MaxCapacity:
+	// the arithmetic still holds it exactly.
 	if n, ok := wideInt(1 << 40); ok {
 		require.Equal(t, int64(37383395344384), tableBytes(n, 136), "tableBytes(1<<40, 136)")
 	}

@@ -37,7 +37,7 @@ func TestMemorySeedDrain(t *testing.T) {
 	// compactions, so the map compacts at a quarter of 1M and then each
 	// time its table could halve (with an eighth of headroom); the last
 	// compaction leaves a table of the fresh map's 16384 slots. Measured on
-	// Go 1.26 amd64: a ratio of 1.000 (the old default, 2.000).
+	// Go 1.26 amd64: a ratio of 1.000.
 	n := seedSize
 	live := n / 100
 	fresh := freshHeap(n-live, n)

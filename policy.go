@@ -7,21 +7,22 @@ import (
 
 // A Policy decides when a map compacts itself.
 //
-// A ShrinkMap consults its policy after a Delete that removed an entry
-// (also inside a loop body), and only when a compaction would make the
+// A ShrinkMap consults its policy after a Delete that removed an entry, and
+// once at the end of an expiry sweep (a loop over [ShrinkMap.All], Keys or
+// Values whose body removed entries: deletes inside it do not consult it;
+// see [Stats.SweepEnded]). It does so only when a compaction would make the
 // table smaller (the live entries fit a table of half the slots or fewer,
-// with an eighth of headroom over 1024 slots, and the capacity floor set by
-// WithCapacity allows it) and the map has seen at least Len/8 deletes since
-// its last compaction. The last rule keeps compaction amortized O(1) per
-// operation whatever a policy says. A policy is never consulted while an
-// incremental migration runs, and never by a method that only reads. The
-// built-in policies tell the map below which Len they could compact, so
-// that it does not ask them on every Delete; a custom policy is asked on
-// every eligible Delete. Concurrent consults its policy about every Len/8
-// deletes, with the whole map's Stats.
+// with an eighth of headroom over 1024 slots, and the [WithCapacity] floor
+// allows it) and the map has seen at least Len/8 deletes since its last
+// compaction: that rule keeps compaction amortized O(1) per operation
+// whatever a policy says. It never consults it while an incremental
+// compaction runs, nor from a method that only reads. The built-in policies
+// tell the map when they could say yes, so that it asks them only then; a
+// custom policy is asked on every eligible Delete. [Concurrent] consults
+// its policy about every Len/8 deletes, with the whole map's Stats.
 //
 // ShouldShrink must not modify the map. A panic in ShouldShrink propagates
-// to the caller of Delete and leaves the map unchanged.
+// to the caller and leaves the map unchanged.
 type Policy interface {
 	ShouldShrink(s Stats) bool
 }
@@ -126,8 +127,7 @@ func (p AdaptivePolicy) Validate() error {
 
 // RatioPolicy compacts when Len falls below Threshold times Peak, once the
 // table's estimated size (Stats.TableBytes) is at least MinTableBytes,
-// whatever the map's history: the default policy of earlier versions was
-// RatioPolicy{Threshold: 0.25, MinTableBytes: 4 << 20}.
+// whatever the map's history.
 // Threshold must be in (0, 1) and MinTableBytes >= 0. A compaction then
 // costs O(1/(1-Threshold)) amortized per Delete.
 type RatioPolicy struct {
