@@ -26,7 +26,13 @@
 //     drained lets the collector free it. No goroutine or timer is used.
 //   - A map whose compactions are undone by refills right after drains by
 //     Delete (not by a sweep) is compacted again only once it stays
-//     drained, so that it does not copy entries every burst.
+//     drained, so that it does not copy entries every burst. A refill
+//     undoes a compaction if Len reaches half the peak it compacted from
+//     within max(100 ms, 1 µs × that peak): regrowing costs 50-100 ns an
+//     entry, so a later refill pays for the regrowth with at most a tenth
+//     of the time the map spent drained. A drain that lasts longer than
+//     that window, or a compaction not undone, ends the backoff. The clock
+//     is read once per compaction, drain and refill, never per operation.
 //
 // Large compactions are incremental: each later Set and Delete copies a
 // bounded number of entries into the fresh table, so no single call pauses

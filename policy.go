@@ -33,39 +33,23 @@ func DefaultPolicy() Policy {
 	return AdaptivePolicy{Threshold: 0.25}
 }
 
-// AdaptivePolicy compacts maps of every size once they stay drained, and
-// leaves alone the table of a map that refills right after each drain.
+// AdaptivePolicy compacts maps of every size once they drain, and leaves
+// alone the table of a map that refills right after each drain by Delete.
 //
-// It compacts once Len falls below Threshold times the peak of the drain,
-// max(Peak, DrainedFrom), the first time a map drains. The peak of a drain
-// holds through its compactions, so while the drain goes on the map
-// compacts each time its table could halve (the map asks its policy only
-// then), and a map drained to 1% keeps a table about the size of a fresh
-// one. If the map then grows back to half the peak it compacted from soon
-// after (within max(100 ms, 1 µs x that peak): Stats.Refills > 0),
-// regrowing the table it gave back cost more than keeping it, so the next
-// compaction waits until the map stays drained: Len below Threshold times
-// the peak for at least max(peak, MinDrainedDeletes) deletes in a row
-// since its last compaction (Stats.LowDeletes). A map that refills right
-// after each drain makes fewer deletes than that below the threshold, so
-// after its first compaction it is not compacted again while the bursts
-// go on; a map that keeps working at its drained level is. A compaction
-// that is not undone, or a drain that lasts longer than that window before
-// the map grows again, resets Refills, so a map whose bursts come apart in
-// time compacts every drain. A drain by an expiry sweep (a loop over All
-// whose body deletes: Stats.SweepEnded) is over when the loop ends, so it
-// compacts whatever the Refills; the table it gives up stays reusable until
-// the next garbage collection, so a refill right after costs little. Time is read once per compaction, drain and
-// refill, never per operation. A table of one group (a Peak of at most 8
-// entries since the last compaction) is given back only after
-// MinDrainedDeletes such deletes, so that a map swinging between a few
-// entries and none does not drop and remake its table every few
-// operations.
+//   - Drain: Len under Threshold times max(Peak, DrainedFrom) compacts; the
+//     drain's peak holds, so the map compacts again each time its table
+//     could halve, and ends near a fresh map's size.
+//   - Refill: once a compaction is undone soon after (Stats.Refills > 0),
+//     the next waits until the map stays drained for max(peak,
+//     MinDrainedDeletes) deletes in a row (Stats.LowDeletes). The end of an
+//     expiry sweep (Stats.SweepEnded) compacts whatever the Refills.
+//   - A one-group table (Peak <= 8) waits for MinDrainedDeletes such deletes.
+//   - Under memory pressure (Stats.MemoryPressure) every table that could
+//     halve compacts.
 //
-// Under memory pressure (Stats.MemoryPressure: a Go memory limit is set and
-// the heap is within an eighth of it) it compacts every table that could
-// halve, whatever the history. Threshold must be in (0, 1); a compaction
-// then costs O(1/(1-Threshold)) amortized per Delete.
+// The package documentation gives the reasons and the refill window.
+// Threshold must be in (0, 1); a compaction then costs O(1/(1-Threshold))
+// amortized per Delete. The zero value is invalid: use [DefaultPolicy].
 type AdaptivePolicy struct {
 	Threshold float64
 }
