@@ -322,28 +322,6 @@ func TestConcurrentStats(t *testing.T) {
 	assert.Equal(t, 500, c.Len(), "Len() after Shrink()")
 }
 
-func TestConcurrentNaN(t *testing.T) {
-	c := NewConcurrent[float64, int]()
-	nan := math.NaN()
-	c.Set(nan, 1)
-	c.Set(nan, 2)
-	c.Set(1, 3)
-	assert.Equal(t, 3, c.Len(), "Len() after Set(NaN,1), Set(NaN,2), Set(1,3)")
-	assert.False(t, c.Has(nan), "Has(NaN)")
-	c.Delete(nan)
-	var vals []int
-	for k, v := range c.All() {
-		if k != k {
-			vals = append(vals, v)
-		}
-	}
-	assert.ElementsMatch(t, []int{1, 2}, vals, "values of NaN keys yielded by All() after Delete(NaN)")
-	c.Shrink()
-	assert.Equal(t, 3, c.Len(), "Len() after Shrink()")
-	c.Clear()
-	assert.Equal(t, 0, c.Len(), "Len() after Clear()")
-}
-
 // TestConcurrentDisjoint runs goroutines on disjoint key ranges, each
 // checking every result against its own model map, through bursts of
 // growth and drain that make the table compact and migrate.
