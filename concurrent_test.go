@@ -387,10 +387,21 @@ func concDisjoint[K comparable](t *testing.T, key func(int) K, workers int, must
 
 // concWorker does ops random operations on the keys [lo, lo+span), growing
 // the live set to 90% of span and draining it to 10% in turn, and checks
-// each result against model.
+// each result against model. It fails if some kind of operation never ran.
 func concWorker[K comparable](t *testing.T, c *Concurrent[K, int], model map[K]int, lo, span, ops int, key func(int) K) {
 	rng := rand.New(rand.NewPCG(uint64(lo), 1))
 	grow := true
+	// ran counts the operations by op/10: Get (0-1), GetAndDelete,
+	// Compute deleting, Delete (4-5), GetOrSet, Swap, Compute
+	// incrementing, Set.
+	var ran [10]int
+	defer func() {
+		for b, n := range ran {
+			if n == 0 && !t.Failed() {
+				t.Errorf("worker at %d: no operation %d-%d in %d", lo, 10*b, 10*b+9, ops)
+			}
+		}
+	}()
 	for i := range ops {
 		if len(model) > span*9/10 {
 			grow = false
@@ -411,6 +422,7 @@ func concWorker[K comparable](t *testing.T, c *Concurrent[K, int], model map[K]i
 		default:
 			op = rng.IntN(60)
 		}
+		ran[op/10]++
 		ok := true
 		switch {
 		case op < 20:
@@ -592,6 +604,7 @@ func TestConcurrentIterateWhileWriting(t *testing.T) {
 	}
 
 	rng := rand.New(rand.NewPCG(9, 9))
+	var bodySets, bodyDeletes int
 	for iter := 0; iter < 5 || bursts.Load() < writers; iter++ {
 		seen := make(map[int]bool)
 		for k, v := range c.All() {
@@ -606,8 +619,10 @@ func TestConcurrentIterateWhileWriting(t *testing.T) {
 			k2 := stable + rng.IntN(churn)
 			if rng.IntN(2) == 0 {
 				c.Set(k2, -k2)
+				bodySets++
 			} else {
 				c.Delete(k2)
+				bodyDeletes++
 			}
 		}
 		for k := range stable {
@@ -617,6 +632,8 @@ func TestConcurrentIterateWhileWriting(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 	assert.Positive(t, shrinks.Load(), "compactions while iterating")
+	assert.Positive(t, bodySets, "Sets in the loop bodies")
+	assert.Positive(t, bodyDeletes, "Deletes in the loop bodies")
 	c.Close() // its goroutine may be moving a bucket
 	concUnlocked(t, c)
 }

@@ -630,9 +630,12 @@ func TestOperationsMidMigration(t *testing.T) {
 	// operation meets a key in the old table, the new one, or neither.
 	m, want := startMigration(t, shrinkmap.WithIncremental(1))
 	rng := rand.New(rand.NewPCG(1, 2))
+	var ran [4]int // operations by rng.IntN(4): Set (0-1), Delete, Get
 	for i := range 6000 {
 		k := int64(rng.IntN(2 * migrationFill))
-		switch rng.IntN(4) {
+		op := rng.IntN(4)
+		ran[op]++
+		switch op {
 		case 0, 1:
 			m.Set(k, int64(i))
 			want[k] = int64(i)
@@ -651,6 +654,9 @@ func TestOperationsMidMigration(t *testing.T) {
 			require.True(t, m.Stats().Migrating, "step %d: the migration ended early; the test wants long mid-migration stretches", i)
 		}
 	}
+	require.Positive(t, ran[0]+ran[1], "Sets mid-migration")
+	require.Positive(t, ran[2], "Deletes mid-migration")
+	require.Positive(t, ran[3], "Gets mid-migration")
 	finishMigration(t, m, 0)
 	requireSame(t, m, want)
 }
