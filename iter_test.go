@@ -142,16 +142,6 @@ func (c *iterCheck) done() {
 	}
 }
 
-func TestAllKeysValues(t *testing.T) {
-	forEachSetup(t, func(t *testing.T, m *shrinkmap.ShrinkMap[int64, int64], want map[int64]int64) {
-		requireIterates(t, m, want)
-		// Sorted, since ElementsMatch is quadratic.
-		require.Equal(t, slices.Sorted(maps.Keys(want)), slices.Sorted(m.Keys()), "sorted Keys()")
-		require.Equal(t, slices.Sorted(maps.Values(want)), slices.Sorted(m.Values()), "sorted Values()")
-		require.Equal(t, want, maps.Collect(m.All()), "maps.Collect(All())")
-	})
-}
-
 func TestIterationEarlyBreak(t *testing.T) {
 	breaks := map[string]func(m *shrinkmap.ShrinkMap[int64, int64]) int{
 		"All": func(m *shrinkmap.ShrinkMap[int64, int64]) (n int) {
