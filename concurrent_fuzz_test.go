@@ -18,20 +18,59 @@ func FuzzConcurrent(f *testing.F) {
 	for _, seed := range fuzzConcurrentSeeds() {
 		f.Add(seed)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		in := &concFuzzIn{data: data}
-		opts := []Option{WithShards(1 << (in.byte() % 3))}
-		switch in.byte() % 3 {
-		case 0:
-			opts = append(opts, WithPolicy(concAlways))
-		case 1:
-			opts = append(opts, WithPolicy(RatioPolicy{Threshold: 0.5}))
-		default:
-			opts = append(opts, WithPolicy(Never()))
-		}
-		opts = append(opts, WithIncremental(int(in.byte()%9)), WithCapacity(int(in.byte()%40)))
-		fuzzConcurrent(t, in, NewConcurrent[float64, int](opts...))
-	})
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzConcurrentInput(t, data) })
+}
+
+// fuzzConcurrentInput runs one input of FuzzConcurrent and returns what it
+// exercised.
+func fuzzConcurrentInput(t *testing.T, data []byte) concFuzzCoverage {
+	var cov concFuzzCoverage
+	in := &concFuzzIn{data: data}
+	opts := []Option{WithShards(1 << (in.byte() % 3))}
+	switch in.byte() % 3 {
+	case 0:
+		opts = append(opts, WithPolicy(concAlways))
+	case 1:
+		opts = append(opts, WithPolicy(RatioPolicy{Threshold: 0.5}))
+	default:
+		opts = append(opts, WithPolicy(Never()))
+	}
+	opts = append(opts, WithIncremental(int(in.byte()%9)), WithCapacity(int(in.byte()%40)),
+		WithShrinkHook(func(e ShrinkEvent) {
+			if !e.Manual {
+				cov.autos++
+			}
+		}))
+	fuzzConcurrent(t, in, NewConcurrent[float64, int](opts...), &cov)
+	return cov
+}
+
+// concFuzzCoverage counts what FuzzConcurrent inputs exercised, for
+// TestFuzzSeedsCover.
+type concFuzzCoverage struct {
+	ops      [12]int // operations by op % 12
+	computes [3]int  // Compute calls by the ComputeOp their function returned
+	shrinks  int     // Shrink calls
+	clears   int     // Clear calls
+	nans     int     // operations on a NaN key
+	autos    int     // compactions the policy started
+	mid      int     // operations after which the map was resizing
+	inputs   int
+}
+
+func (c *concFuzzCoverage) add(o concFuzzCoverage) {
+	for i := range c.ops {
+		c.ops[i] += o.ops[i]
+	}
+	for i := range c.computes {
+		c.computes[i] += o.computes[i]
+	}
+	c.shrinks += o.shrinks
+	c.clears += o.clears
+	c.nans += o.nans
+	c.autos += o.autos
+	c.mid += o.mid
+	c.inputs++
 }
 
 // concFuzzIn reads a fuzz input a byte at a time, zeros past its end.
@@ -50,14 +89,16 @@ func (in *concFuzzIn) byte() byte {
 	return in.data[in.pos-1]
 }
 
-func fuzzConcurrent(t *testing.T, in *concFuzzIn, c *Concurrent[float64, int]) {
+func fuzzConcurrent(t *testing.T, in *concFuzzIn, c *Concurrent[float64, int], cov *concFuzzCoverage) {
 	model := make(map[float64]int)
 	for step := 0; in.more(); step++ {
 		op, kb := in.byte(), in.byte()
 		k := float64(kb % 32)
 		if kb >= 250 {
 			k = math.NaN()
+			cov.nans++
 		}
+		cov.ops[op%12]++
 		v := step
 		old, had := model[k]
 		var got, want int
@@ -94,6 +135,7 @@ func fuzzConcurrent(t *testing.T, in *concFuzzIn, c *Concurrent[float64, int]) {
 				}
 				return v, ComputeOp(v % 3)
 			})
+			cov.computes[v%3]++
 			switch ComputeOp(v % 3) {
 			case CancelOp:
 				want, wantOK = old, had
@@ -105,8 +147,10 @@ func fuzzConcurrent(t *testing.T, in *concFuzzIn, c *Concurrent[float64, int]) {
 			}
 		case 10:
 			if kb%8 == 0 {
+				cov.shrinks++
 				c.Shrink()
 			} else if kb%8 == 1 {
+				cov.clears++
 				c.Clear()
 				clear(model)
 			}
@@ -118,6 +162,9 @@ func fuzzConcurrent(t *testing.T, in *concFuzzIn, c *Concurrent[float64, int]) {
 		}
 		if c.Len() != len(model) {
 			t.Fatalf("step %d: Len() = %d after op %d on key %v; want %d", step, c.Len(), op%12, k, len(model))
+		}
+		if c.Stats().Migrating {
+			cov.mid++
 		}
 	}
 	fuzzConcurrentSame(t, -1, c, model)
@@ -168,7 +215,9 @@ func fuzzConcurrentSeeds() [][]byte {
 		for k := range 32 {
 			seed = append(seed, 4, byte(k), 3, byte(k)) // Delete, Get
 		}
-		seed = append(seed, 11, 0, 10, 8, 10, 1, 9, 2, 8, 3, 7, 3, 11, 0)
+		// Check, Shrink, Clear, three Computes in a row (whose functions
+		// return each ComputeOp in turn), Swap, GetAndDelete, check.
+		seed = append(seed, 11, 0, 10, 8, 10, 1, 9, 2, 9, 4, 9, 6, 8, 3, 7, 3, 11, 0)
 		seeds = append(seeds, seed)
 	}
 	return seeds

@@ -322,28 +322,6 @@ func TestConcurrentStats(t *testing.T) {
 	assert.Equal(t, 500, c.Len(), "Len() after Shrink()")
 }
 
-func TestConcurrentNaN(t *testing.T) {
-	c := NewConcurrent[float64, int]()
-	nan := math.NaN()
-	c.Set(nan, 1)
-	c.Set(nan, 2)
-	c.Set(1, 3)
-	assert.Equal(t, 3, c.Len(), "Len() after Set(NaN,1), Set(NaN,2), Set(1,3)")
-	assert.False(t, c.Has(nan), "Has(NaN)")
-	c.Delete(nan)
-	var vals []int
-	for k, v := range c.All() {
-		if k != k {
-			vals = append(vals, v)
-		}
-	}
-	assert.ElementsMatch(t, []int{1, 2}, vals, "values of NaN keys yielded by All() after Delete(NaN)")
-	c.Shrink()
-	assert.Equal(t, 3, c.Len(), "Len() after Shrink()")
-	c.Clear()
-	assert.Equal(t, 0, c.Len(), "Len() after Clear()")
-}
-
 // TestConcurrentDisjoint runs goroutines on disjoint key ranges, each
 // checking every result against its own model map, through bursts of
 // growth and drain that make the table compact and migrate.
@@ -409,10 +387,21 @@ func concDisjoint[K comparable](t *testing.T, key func(int) K, workers int, must
 
 // concWorker does ops random operations on the keys [lo, lo+span), growing
 // the live set to 90% of span and draining it to 10% in turn, and checks
-// each result against model.
+// each result against model. It fails if some kind of operation never ran.
 func concWorker[K comparable](t *testing.T, c *Concurrent[K, int], model map[K]int, lo, span, ops int, key func(int) K) {
 	rng := rand.New(rand.NewPCG(uint64(lo), 1))
 	grow := true
+	// ran counts the operations by op/10: Get (0-1), GetAndDelete,
+	// Compute deleting, Delete (4-5), GetOrSet, Swap, Compute
+	// incrementing, Set.
+	var ran [10]int
+	defer func() {
+		for b, n := range ran {
+			if n == 0 && !t.Failed() {
+				t.Errorf("worker at %d: no operation %d-%d in %d", lo, 10*b, 10*b+9, ops)
+			}
+		}
+	}()
 	for i := range ops {
 		if len(model) > span*9/10 {
 			grow = false
@@ -433,6 +422,7 @@ func concWorker[K comparable](t *testing.T, c *Concurrent[K, int], model map[K]i
 		default:
 			op = rng.IntN(60)
 		}
+		ran[op/10]++
 		ok := true
 		switch {
 		case op < 20:
@@ -614,6 +604,7 @@ func TestConcurrentIterateWhileWriting(t *testing.T) {
 	}
 
 	rng := rand.New(rand.NewPCG(9, 9))
+	var bodySets, bodyDeletes int
 	for iter := 0; iter < 5 || bursts.Load() < writers; iter++ {
 		seen := make(map[int]bool)
 		for k, v := range c.All() {
@@ -628,8 +619,10 @@ func TestConcurrentIterateWhileWriting(t *testing.T) {
 			k2 := stable + rng.IntN(churn)
 			if rng.IntN(2) == 0 {
 				c.Set(k2, -k2)
+				bodySets++
 			} else {
 				c.Delete(k2)
+				bodyDeletes++
 			}
 		}
 		for k := range stable {
@@ -639,6 +632,8 @@ func TestConcurrentIterateWhileWriting(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 	assert.Positive(t, shrinks.Load(), "compactions while iterating")
+	assert.Positive(t, bodySets, "Sets in the loop bodies")
+	assert.Positive(t, bodyDeletes, "Deletes in the loop bodies")
 	c.Close() // its goroutine may be moving a bucket
 	concUnlocked(t, c)
 }

@@ -30,15 +30,60 @@ func FuzzShrinkMap(f *testing.F) {
 	for _, seed := range fuzzSeeds() {
 		f.Add(seed)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		in := &fuzzInput{data: data}
-		cfg := fuzzConfig(in)
-		if in.byte()&1 == 0 {
-			fuzzRun(t, in, modelKeys[uint16]{name: "uint16", key: func(id int) uint16 { return uint16(id) }}, cfg)
-		} else {
-			fuzzRun(t, in, modelKeys[float64]{name: "float64", key: func(id int) float64 { return float64(uint16(id)) }, nan: fuzzNaN}, cfg)
-		}
-	})
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzShrinkMap(t, data) })
+}
+
+// fuzzShrinkMap runs one input of FuzzShrinkMap and returns what it
+// exercised.
+func fuzzShrinkMap(t *testing.T, data []byte) fuzzCoverage {
+	in := &fuzzInput{data: data}
+	cfg := fuzzConfig(in)
+	if in.byte()&1 == 0 {
+		return fuzzRun(t, in, modelKeys[uint16]{name: "uint16", key: func(id int) uint16 { return uint16(id) }}, cfg)
+	}
+	return fuzzRun(t, in, modelKeys[float64]{name: "float64", key: func(id int) float64 { return float64(uint16(id)) }, nan: fuzzNaN}, cfg)
+}
+
+// fuzzCoverage counts what FuzzShrinkMap inputs exercised, for
+// TestFuzzSeedsCover.
+type fuzzCoverage struct {
+	ops    [16]int            // operations by their low 4 bits
+	sweeps int                // fuzzCheck operations that swept
+	clears int                // fuzzClear operations that cleared
+	body   [fuzzBodyKinds]int // loop-body actions by kind
+	floats int                // inputs with float64 keys
+	// hookPanics and policyPanics count the calls told to panic.
+	hookPanics, policyPanics int
+
+	// harness holds the model harness's counts.
+	harness struct {
+		ops, migratingOps, migrations, finished, autos, panics, nanSets, iterations, pulls, sweepEnds int
+	}
+}
+
+func (c *fuzzCoverage) add(o fuzzCoverage) {
+	for i := range c.ops {
+		c.ops[i] += o.ops[i]
+	}
+	for i := range c.body {
+		c.body[i] += o.body[i]
+	}
+	c.sweeps += o.sweeps
+	c.clears += o.clears
+	c.floats += o.floats
+	c.hookPanics += o.hookPanics
+	c.policyPanics += o.policyPanics
+	h, oh := &c.harness, o.harness
+	h.ops += oh.ops
+	h.migratingOps += oh.migratingOps
+	h.migrations += oh.migrations
+	h.finished += oh.finished
+	h.autos += oh.autos
+	h.panics += oh.panics
+	h.nanSets += oh.nanSets
+	h.iterations += oh.iterations
+	h.pulls += oh.pulls
+	h.sweepEnds += oh.sweepEnds
 }
 
 func fuzzNaN(*rand.Rand) float64 { return math.NaN() }
@@ -121,13 +166,21 @@ const (
 // fuzzMaxOps bounds the map operations one input runs.
 const fuzzMaxOps = 1 << 17
 
-// fuzzRun decodes and runs operations until the input ends.
-func fuzzRun[K comparable](t *testing.T, in *fuzzInput, keys modelKeys[K], cfg modelConfig) {
+// fuzzRun decodes and runs operations until the input ends, and returns
+// what they exercised.
+func fuzzRun[K comparable](t *testing.T, in *fuzzInput, keys modelKeys[K], cfg modelConfig) fuzzCoverage {
+	var cov fuzzCoverage
+	if keys.nan != nil {
+		cov.floats = 1
+	}
+	cfg.hookPanics = countingPanics(cfg.hookPanics, &cov.hookPanics)
+	cfg.policyPanics = countingPanics(cfg.policyPanics, &cov.policyPanics)
 	h := newModelHarness(t, keys, cfg)
 	key := func() K { return keys.key(int(in.byte())) }
 	budget := func(n int) int { return max(0, min(n, fuzzMaxOps-h.ops)) }
 	for in.more() && h.ops < fuzzMaxOps {
 		op := in.byte()
+		cov.ops[op&0xf]++
 		switch op & 0xf {
 		case fuzzSet, fuzzSet2:
 			h.set(key())
@@ -166,6 +219,7 @@ func fuzzRun[K comparable](t *testing.T, in *fuzzInput, keys modelKeys[K], cfg m
 			h.shrink()
 		case fuzzClear:
 			if op>>4 == 0 {
+				cov.clears++
 				h.clear()
 			} else {
 				h.get(key(), false)
@@ -174,7 +228,7 @@ func fuzzRun[K comparable](t *testing.T, in *fuzzInput, keys modelKeys[K], cfg m
 			body := in.next(int(in.byte()))
 			bodyKey := func() K { return keys.key(int(body.byte())) }
 			h.iterate(op&0xf == fuzzPull, func(k K, _, _ int) modelAct {
-				return fuzzBody(h, body, bodyKey, k, op&0xf == fuzzPull)
+				return fuzzBody(h, body, bodyKey, k, op&0xf == fuzzPull, &cov)
 			})
 		case fuzzGets:
 			n, k := int(in.byte()), key()
@@ -191,6 +245,7 @@ func fuzzRun[K comparable](t *testing.T, in *fuzzInput, keys modelKeys[K], cfg m
 			}
 		}
 		if op&0xf == fuzzCheck && op>>4 != 0 {
+			cov.sweeps++
 			h.sweep(int(op >> 4))
 		}
 		if h.len() <= 4096 || op&0xf == fuzzCheck {
@@ -200,44 +255,91 @@ func fuzzRun[K comparable](t *testing.T, in *fuzzInput, keys modelKeys[K], cfg m
 	h.checkAll()
 	t.Logf("%s keys: %d ops (%d mid-migration), %d migrations (%d completed), %d compactions at once, %d iterations, %d panics recovered",
 		keys.name, h.ops, h.migratingOps, h.migrations, h.finished, h.autos, h.iterations, h.panics)
+	cov.harness.ops, cov.harness.migratingOps, cov.harness.migrations, cov.harness.finished = h.ops, h.migratingOps, h.migrations, h.finished
+	cov.harness.autos, cov.harness.panics, cov.harness.nanSets = h.autos, h.panics, h.nanSets
+	cov.harness.iterations, cov.harness.pulls, cov.harness.sweepEnds = h.iterations, h.pulls, h.sweepEnds
+	return cov
+}
+
+// countingPanics returns panics (a modelConfig's hookPanics or
+// policyPanics), counting in *n the calls it returns true for; nil if
+// panics is nil.
+func countingPanics(panics func(int) bool, n *int) func(int) bool {
+	if panics == nil {
+		return nil
+	}
+	return func(i int) bool {
+		p := panics(i)
+		if p {
+			*n++
+		}
+		return p
+	}
 }
 
 // fuzzBody runs the loop body for one entry yielded by an iteration at k,
 // as the next body byte b says (nothing once the body bytes are used up): b mod 8 is 0-1 nothing, 2 Set(key byte),
 // 3 Set(k), 4 Delete(k), 5 Delete(key byte), 6 Shrink if b>>3 is 0, Clear
 // if 1, else Get(k), 7 break, or panic if b is 0xff (and not pulled).
-func fuzzBody[K comparable](h *modelHarness[K], in *fuzzInput, key func() K, k K, pull bool) modelAct {
+func fuzzBody[K comparable](h *modelHarness[K], in *fuzzInput, key func() K, k K, pull bool, cov *fuzzCoverage) modelAct {
 	if !in.more() {
 		return actContinue
 	}
-	switch b := in.byte(); b % 8 {
+	b := in.byte()
+	kind := fuzzBodyNothing
+	defer func() { cov.body[kind]++ }()
+	switch b % 8 {
 	case 2:
+		kind = fuzzBodySetKey
 		h.set(key())
 	case 3:
+		kind = fuzzBodySet
 		if k == k {
 			h.set(k)
 		}
 	case 4:
+		kind = fuzzBodyDelete
 		h.del(k)
 	case 5:
+		kind = fuzzBodyDeleteKey
 		h.del(key())
 	case 6:
 		switch b >> 3 {
 		case 0:
+			kind = fuzzBodyShrink
 			h.shrink()
 		case 1:
+			kind = fuzzBodyClear
 			h.clear()
 		default:
+			kind = fuzzBodyGet
 			h.get(k, false)
 		}
 	case 7:
 		if b == 0xff && !pull {
+			kind = fuzzBodyPanic
 			return actPanic
 		}
+		kind = fuzzBodyBreak
 		return actBreak
 	}
 	return actContinue
 }
+
+// Loop-body actions, as fuzzBody counts them.
+const (
+	fuzzBodyNothing = iota
+	fuzzBodySetKey
+	fuzzBodySet
+	fuzzBodyDelete
+	fuzzBodyDeleteKey
+	fuzzBodyShrink
+	fuzzBodyClear
+	fuzzBodyGet
+	fuzzBodyBreak
+	fuzzBodyPanic
+	fuzzBodyKinds
+)
 
 // fuzzOps builds fuzz inputs for seeds.
 type fuzzOps []byte
@@ -280,6 +382,10 @@ func fuzzSeeds() [][]byte {
 		fuzzOps{4, 2, 0, 0}.fill(20000, 0).fill(20000, 20000).drain(30500).op(fuzzGets, 255, 9).drain(2000),
 		// Expiry sweeps: delete all, then all but one in 3, in a range.
 		fuzzOps{0, 3, 0, 0}.fill(40000, 0).op(fuzzCheck|1<<4).fill(30000, 0).op(fuzzCheck|3<<4).op(fuzzGets, 50, 3),
+		// A hook that panics on every other call and a policy on every
+		// third, loop bodies that break and panic, and a Clear.
+		fuzzOps{0, 3, 0x60, 1}.fill(3000, 0).drain(2900).fill(100, 0).
+			op(fuzzAll, 3, 2, 9, 7).op(fuzzAll, 2, 4, 0xff).op(fuzzClear).fill(100, 0).op(fuzzCheck),
 		mixed,
 	}
 }

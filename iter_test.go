@@ -142,16 +142,6 @@ func (c *iterCheck) done() {
 	}
 }
 
-func TestAllKeysValues(t *testing.T) {
-	forEachSetup(t, func(t *testing.T, m *shrinkmap.ShrinkMap[int64, int64], want map[int64]int64) {
-		requireIterates(t, m, want)
-		// Sorted, since ElementsMatch is quadratic.
-		require.Equal(t, slices.Sorted(maps.Keys(want)), slices.Sorted(m.Keys()), "sorted Keys()")
-		require.Equal(t, slices.Sorted(maps.Values(want)), slices.Sorted(m.Values()), "sorted Values()")
-		require.Equal(t, want, maps.Collect(m.All()), "maps.Collect(All())")
-	})
-}
-
 func TestIterationEarlyBreak(t *testing.T) {
 	breaks := map[string]func(m *shrinkmap.ShrinkMap[int64, int64]) int{
 		"All": func(m *shrinkmap.ShrinkMap[int64, int64]) (n int) {
@@ -346,11 +336,15 @@ func TestIterationRandomBody(t *testing.T) {
 				c := newIterCheck(t, want, seed)
 				rng := c.rng
 				lo, span := c.keys[0], 2*(c.keys[len(c.keys)-1]-c.keys[0]+1)
+				var ran [10]int // body operations by rng.IntN(10)
+				shrinks := 0
 				for k, v := range m.All() {
 					c.yield(k, v)
 					for range rng.IntN(4) {
 						key := lo + rng.Int64N(span)
-						switch rng.IntN(10) {
+						op := rng.IntN(10)
+						ran[op]++
+						switch op {
 						case 0, 1, 2, 3:
 							c.delete(m, key)
 						case 4, 5, 6:
@@ -362,6 +356,7 @@ func TestIterationRandomBody(t *testing.T) {
 							require.Equal(t, w, got, "Get(%d) in the loop body", key)
 						case 9:
 							if rng.IntN(200) == 0 {
+								shrinks++
 								m.Shrink()
 							}
 						}
@@ -369,6 +364,11 @@ func TestIterationRandomBody(t *testing.T) {
 				}
 				c.done()
 				requireSame(t, m, want)
+				// Deletes, Sets, Gets and Shrinks all ran in the bodies.
+				require.Positive(t, ran[0]+ran[1]+ran[2]+ran[3], "Deletes in the loop body")
+				require.Positive(t, ran[4]+ran[5]+ran[6], "Sets in the loop body")
+				require.Positive(t, ran[7]+ran[8], "Gets in the loop body")
+				require.Positive(t, shrinks, "Shrinks in the loop body (of %d chances)", ran[9])
 			})
 		})
 	}

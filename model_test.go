@@ -1448,10 +1448,21 @@ func TestModelPanics(t *testing.T) {
 	} {
 		cfg.policy = RatioPolicy{Threshold: 0.5, MinTableBytes: 512}
 		t.Run(cfg.name, func(t *testing.T) {
+			var hookPanics, policyPanics int
+			panicky := cfg.policyPanics != nil
+			cfg.hookPanics = countingPanics(cfg.hookPanics, &hookPanics)
+			cfg.policyPanics = countingPanics(cfg.policyPanics, &policyPanics)
 			h := modelRun(t, modelIntKeys, cfg, plan, uint64(100+i))
-			t.Logf("%d ops (%d mid-migration), %d migrations (%d completed), %d compactions at once, %d panics recovered",
-				h.ops, h.migratingOps, h.migrations, h.finished, h.autos, h.panics)
+			t.Logf("%d ops (%d mid-migration), %d migrations (%d completed), %d compactions at once, %d panics recovered (%d hook, %d policy)",
+				h.ops, h.migratingOps, h.migrations, h.finished, h.autos, h.panics, hookPanics, policyPanics)
 			require.GreaterOrEqualf(t, h.autos+h.finished, 2, "%d compactions completed; want several, each with a panicking hook", h.autos+h.finished)
+			require.Positivef(t, hookPanics, "hook panics")
+			if panicky {
+				require.Positivef(t, policyPanics, "policy panics")
+			}
+			if cfg.step != 0 {
+				require.Positivef(t, h.migrations, "migrations")
+			}
 		})
 	}
 }
