@@ -60,7 +60,7 @@ func TestManyMapsGiveMemoryBack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			count := tt.count
-			if raceSized {
+			if shrinkmap.RaceEnabled {
 				count /= 10
 			}
 			fresh := heapOf(func() any { return freshMaps(count, tt.keep) })
@@ -121,7 +121,7 @@ func TestRefillingMapDoesNotCompactEveryBurst(t *testing.T) {
 	// (Peak), so the table stays. N, the bursts per compaction, is
 	// unbounded here: 0 compactions in 49 bursts after the first.
 	sizes := []int{2000, 65536}
-	if raceSized {
+	if shrinkmap.RaceEnabled {
 		sizes[1] = 16384 // a refill inside the 100 ms window under the race detector too
 	}
 	for _, size := range sizes {
@@ -150,7 +150,7 @@ func TestMemoryLimitGivesBackHalfEmptyTables(t *testing.T) {
 	// ratio rule does not fire, but their tables could halve. Near the
 	// memory limit they give that half back; with no limit they keep it.
 	count := 200
-	if raceSized {
+	if shrinkmap.RaceEnabled {
 		count = 20
 	}
 	const size, keep = 20_000, 11_000

@@ -16,7 +16,7 @@ import (
 
 // burstSize is the fill of each burst of the bursts tests.
 func burstSize() int {
-	if raceSized || testing.Short() {
+	if shrinkmap.RaceEnabled || testing.Short() {
 		return 100_000
 	}
 	return 400_000
@@ -161,7 +161,7 @@ func TestManySmallMapsDrainedHeap(t *testing.T) {
 	// 3,000 maps of 2,000 entries, each drained to 20 and then churned at
 	// that level, keep at most twice the heap of fresh native maps of 20.
 	maps := 3000
-	if raceSized || testing.Short() {
+	if shrinkmap.RaceEnabled || testing.Short() {
 		maps = 500
 	}
 	const peak, live = 2000, 20

@@ -147,7 +147,7 @@ func (m *ShrinkMap[K, V]) tableBytes() int64 {
 // policy asked for keeps the old table as the spare.
 func (m *ShrinkMap[K, V]) compactNow(floor int, reason ShrinkReason) {
 	x := m.x
-	start := m.clock()
+	start := m.hookStart()
 	before := m.tableBytes()
 	old, oldSized := m.cur, x.curSized
 	x.mig, x.next = nil, nil
@@ -190,7 +190,7 @@ func (m *ShrinkMap[K, V]) compacted(e ShrinkEvent) {
 }
 
 // clock returns the time now if a hook will want durations.
-func (m *ShrinkMap[K, V]) clock() time.Time {
+func (m *ShrinkMap[K, V]) hookStart() time.Time {
 	if m.x.cfg.hook == nil {
 		return time.Time{}
 	}

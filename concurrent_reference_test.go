@@ -287,7 +287,7 @@ func btoi(b bool) int {
 // present and absent, and the compactions, and fails if any never ran.
 func TestConcurrentMatchesReference(t *testing.T) {
 	calls := 100_000
-	if raceSized || testing.Short() {
+	if shrinkmap.RaceEnabled || testing.Short() {
 		calls = 20_000
 	}
 	for _, cfg := range []struct {

@@ -69,7 +69,7 @@ func contractNew[K comparable, V any](c contractCtor) contractMap[K, V] {
 // over DefaultMinIncremental entries. Under the race detector it is half
 // that, at which only the always policy (at about a half) does.
 var contractN = func() int {
-	if raceSized {
+	if shrinkmap.RaceEnabled {
 		return 20_000
 	}
 	return 40_000
@@ -85,9 +85,9 @@ func contractCtors() []contractCtor {
 	eager := shrinkmap.WithPolicy(always)
 	step1, step0 := shrinkmap.WithIncremental(1), shrinkmap.WithIncremental(0)
 	return []contractCtor{
-		{name: "ShrinkMap/New", resizes: !raceSized},
-		{name: "ShrinkMap/zero", zero: true, resizes: !raceSized},
-		{name: "ShrinkMap/step=1", opts: []shrinkmap.Option{step1}, resizes: !raceSized},
+		{name: "ShrinkMap/New", resizes: !shrinkmap.RaceEnabled},
+		{name: "ShrinkMap/zero", zero: true, resizes: !shrinkmap.RaceEnabled},
+		{name: "ShrinkMap/step=1", opts: []shrinkmap.Option{step1}, resizes: !shrinkmap.RaceEnabled},
 		{name: "ShrinkMap/always/step=1", opts: []shrinkmap.Option{eager, step1}, resizes: true},
 		{name: "ShrinkMap/always/step=0", opts: []shrinkmap.Option{eager, step0}},
 		{name: "Concurrent/New", concurrent: true},

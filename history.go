@@ -58,10 +58,10 @@ type history struct {
 	compactedAt, window, drainedAt time.Duration
 
 	// lowBelow is the Len under which the map is drained: ceil(ref()/4).
-	// watch is the least Len at which grew has something to record: a new
+	// recordAt is the least Len at which grew has something to record: a new
 	// peak, the end of a drain, a refill or the end of drained deletes.
 	// Both keep the per-operation calls to one comparison.
-	lowBelow, watch int
+	lowBelow, recordAt int
 }
 
 // ref returns the peak that Len is measured against: the peak since the
@@ -72,7 +72,7 @@ func (h *history) ref() int { return max(h.peak, h.drainedFrom) }
 // last call: n raises the peak, ends a drain once back at a quarter of
 // the peak it started from, and reaching refillAt counts a refill.
 func (h *history) grew(n int) (changed bool) {
-	return n >= h.watch && h.record(n, n)
+	return n >= h.recordAt && h.record(n, n)
 }
 
 // record records that the map holds n entries and held up to high since
@@ -92,7 +92,7 @@ func (h *history) record(high, n int) (changed bool) {
 	if !drained(n, h.ref()) {
 		h.undrained()
 	}
-	h.rewatch()
+	h.resetRecordAt()
 	return before != [3]int{h.peak, h.drainedFrom, h.refills}
 }
 
@@ -126,19 +126,19 @@ func (h *history) refilled() {
 	h.refillAt = 0
 }
 
-// rewatch recomputes lowBelow and watch.
-func (h *history) rewatch() {
+// resetRecordAt recomputes lowBelow and recordAt.
+func (h *history) resetRecordAt() {
 	ref := h.ref()
 	h.lowBelow = (ref + 3) / 4
-	h.watch = h.peak + 1
+	h.recordAt = h.peak + 1
 	if h.drainedFrom > 0 {
-		h.watch = min(h.watch, (h.drainedFrom+3)/4)
+		h.recordAt = min(h.recordAt, (h.drainedFrom+3)/4)
 	}
 	if h.refillAt > 0 {
-		h.watch = min(h.watch, h.refillAt)
+		h.recordAt = min(h.recordAt, h.refillAt)
 	}
 	if h.lowDeletes > 0 {
-		h.watch = min(h.watch, h.lowBelow)
+		h.recordAt = min(h.recordAt, h.lowBelow)
 	}
 }
 
@@ -149,7 +149,7 @@ func (h *history) deleted(n int) {
 	h.deletes++
 	if n < h.lowBelow {
 		h.lowDelete(1)
-		h.watch = min(h.watch, h.lowBelow)
+		h.recordAt = min(h.recordAt, h.lowBelow)
 	}
 }
 
@@ -175,13 +175,13 @@ func (h *history) compacted(n int) {
 		h.drainedFrom = ref
 	}
 	h.peak, h.deletes, h.lowDeletes = n, 0, 0
-	h.rewatch()
+	h.resetRecordAt()
 }
 
 // cleared starts a new history after Clear.
 func (h *history) cleared() {
 	*h = history{}
-	h.rewatch()
+	h.resetRecordAt()
 }
 
 // fill writes the history into s, as grew(s.Len) would leave it, without
@@ -209,6 +209,6 @@ func (h *history) observe(n, peak, deletes int) {
 	h.deletes += deletes
 	if drained(n, h.ref()) {
 		h.lowDelete(deletes)
-		h.rewatch()
+		h.resetRecordAt()
 	}
 }

@@ -26,7 +26,7 @@ import (
 // duplicated.
 func (m *ShrinkMap[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
-		l := loop[K, V]{w: m.watch()}
+		l := loop[K, V]{w: m.watermark()}
 		defer m.endLoop(&l)
 		m.yieldAll(yield, &l)
 		l.done = true
@@ -94,7 +94,7 @@ type watermark[K comparable, V any] struct {
 	mig                     *migration[K, V]
 }
 
-func (m *ShrinkMap[K, V]) watch() watermark[K, V] {
+func (m *ShrinkMap[K, V]) watermark() watermark[K, V] {
 	w := watermark[K, V]{cur: len(m.cur)}
 	if x := m.x; x != nil {
 		w.gen, w.removed, w.next, w.mig = x.gen, x.removed, len(x.next), x.mig
@@ -113,7 +113,7 @@ func (m *ShrinkMap[K, V]) endLoop(l *loop[K, V]) {
 		if x.sweeps--; x.sweeps == 0 && x == m.x && l.done {
 			m.sweepEnded(x.removed - l.w.removed)
 		}
-	case l.done && m.watch() != l.w:
+	case l.done && m.watermark() != l.w:
 		m.settle()
 	}
 }
@@ -216,7 +216,7 @@ func (m *ShrinkMap[K, V]) Clone() *ShrinkMap[K, V] {
 	maps.Copy(c.cur, m.cur)
 	x.nans = append([]entry[K, V](nil), m.x.nans...)
 	x.hist.peak = c.Len()
-	x.hist.rewatch()
+	x.hist.resetRecordAt()
 	c.refast()
 	return c
 }

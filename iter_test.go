@@ -33,7 +33,7 @@ var iterSetups = []iterSetup{
 		// The policy compacts 65536 entries at 57344 live, 16384 at 14336:
 		// either is over DefaultMinIncremental.
 		n := 1 << 16
-		if raceSized {
+		if shrinkmap.RaceEnabled {
 			n = 1 << 14
 		}
 		m, want := startMigrationOf(t, n, shrinkmap.WithPolicy(always))
@@ -327,7 +327,7 @@ func TestNestedIterations(t *testing.T) {
 
 func TestIterationRandomBody(t *testing.T) {
 	seeds := uint64(3)
-	if raceSized {
+	if shrinkmap.RaceEnabled {
 		seeds = 1
 	}
 	for seed := range seeds {

@@ -63,7 +63,7 @@ func TestMemorySeedDrain(t *testing.T) {
 		{"WithIncremental(0)", []shrinkmap.Option{shrinkmap.WithIncremental(0)}, 1.6, 0.6},
 		{"WastedBytesPolicy", []shrinkmap.Option{shrinkmap.WithPolicy(shrinkmap.WastedBytesPolicy{MaxWastedBytes: 1 << 20})}, 1.75, 0.75},
 	}
-	if raceSized {
+	if shrinkmap.RaceEnabled {
 		variants = variants[:1] // 17 s under the race detector
 	}
 	for _, tt := range variants {
@@ -106,7 +106,7 @@ func mb(b int64) float64 { return float64(b) / (1 << 20) }
 // default compaction to be incremental (a quarter of it is over
 // DefaultMinIncremental).
 func releaseSize() int {
-	if raceSized {
+	if shrinkmap.RaceEnabled {
 		return 1 << 16
 	}
 	return 1 << 17

@@ -83,7 +83,7 @@ func (m *ShrinkMap[K, V]) startMigration(reason ShrinkReason) {
 func (m *ShrinkMap[K, V]) advance() {
 	x := m.x
 	if len(x.next) < len(m.cur) {
-		start := m.clock()
+		start := m.hookStart()
 		x.mig.copyStep(x.next, x.cfg.step)
 		x.mig.busy += m.since(start)
 		m.grew() // next grew; Len, and so Peak, did not change
@@ -114,7 +114,7 @@ func (m *ShrinkMap[K, V]) finishMigration() {
 // and completes it.
 func (m *ShrinkMap[K, V]) finishNow() {
 	x := m.x
-	start := m.clock()
+	start := m.hookStart()
 	for len(x.next) < len(m.cur) && !x.mig.copyStep(x.next, len(m.cur)-len(x.next)) {
 	}
 	x.mig.busy += m.since(start)

@@ -119,7 +119,7 @@ func (m *ShrinkMap[K, V]) configure(cfg config, gen int) {
 // holds, and returns it.
 func (m *ShrinkMap[K, V]) newState(cfg config) *state[K, V] {
 	x := &state[K, V]{cfg: cfg, group: groupBytes[K, V](), curSized: len(m.cur)}
-	x.hist.rewatch()
+	x.hist.resetRecordAt()
 	m.x = x
 	return x
 }
@@ -209,7 +209,7 @@ func (m *ShrinkMap[K, V]) Delete(k K) {
 		return
 	}
 	n := len(m.cur) + len(x.nans)
-	if n >= x.hist.watch && x.hist.record(n, n) {
+	if n >= x.hist.recordAt && x.hist.record(n, n) {
 		x.skip = 0
 	}
 	delete(m.cur, k)
@@ -300,7 +300,7 @@ func (m *ShrinkMap[K, V]) Stats() Stats {
 	x := m.x
 	if x == nil {
 		x = &state[K, V]{group: groupBytes[K, V]()}
-		x.hist.rewatch()
+		x.hist.resetRecordAt()
 	}
 	table := tableBytes(max(x.curSized, len(m.cur)), x.group)
 	if x.mig != nil {

@@ -663,7 +663,7 @@ func TestOperationsMidMigration(t *testing.T) {
 
 func TestWithCapacityFloor(t *testing.T) {
 	capacity, n := 20_000, 100_000
-	if raceSized {
+	if shrinkmap.RaceEnabled {
 		capacity, n = 5_000, 25_000
 	}
 	floor := shrinkmap.New[int64, int64](shrinkmap.WithCapacity(capacity)).Stats().TableBytes

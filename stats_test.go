@@ -190,7 +190,7 @@ func TestStatsTableBytesMatchesHeap(t *testing.T) {
 	// 10% covers the size-class rounding with room for the headers.
 	const tolerance = 0.10
 	big := []int{1 << 10, 1 << 16, 1 << 20}
-	if raceSized || testing.Short() {
+	if shrinkmap.RaceEnabled || testing.Short() {
 		big = big[:2]
 	}
 	cases := []estimateCase{
