@@ -20,8 +20,9 @@ func (c *Concurrent[K, V]) Close() {
 	<-c.bg.done
 }
 
-// tidySteps is how many writes' strides the background goroutine moves at
-// a time, yielding the processor between batches.
+// tidySteps is how many steps of a resize (see WithIncremental) the
+// background goroutine moves at a time, yielding the processor between
+// batches.
 const tidySteps = 16
 
 // compactor is the background compaction goroutine's handle. It holds no
@@ -66,19 +67,15 @@ func compactLoop[K comparable, V any](b *compactor, wp weak.Pointer[Concurrent[K
 }
 
 // tidy asks the policy whether to compact, as a Delete would, and finishes
-// the resize in progress, if any, in batches of tidySteps strides.
+// the resize in progress, if any, tidySteps steps at a time.
 func (c *Concurrent[K, V]) tidy(b *compactor) {
-	t := c.table.Load()
-	if !t.starting.Load() {
-		c.maybeCompact(0)
-		t = c.table.Load()
-	}
-	stride := c.stride
-	if stride < 1<<40 {
-		stride *= tidySteps
-	}
-	for t.next.Load() != nil && t.claimed.Load() < int64(len(t.buckets)) && !b.halted() {
-		c.help(t, stride)
+	c.check(0)
+	for !b.halted() {
+		d, more := c.table.Step(tidySteps)
+		c.published(d)
+		if !more {
+			return
+		}
 		runtime.Gosched()
 	}
 }

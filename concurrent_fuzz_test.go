@@ -9,11 +9,13 @@ import (
 // FuzzConcurrent drives a Concurrent map from one goroutine with an
 // operation stream decoded from the fuzz input, and checks every result,
 // Len, and now and then the whole contents, against a native map: the
-// reference for keys equal to themselves and for NaN keys alike. The first
-// bytes pick the configuration, among them a stride of one bucket and a
-// policy that compacts whenever it may, so that operations meet the table
-// in the middle of growths and compactions. Keys are few (32 values and
-// NaN), so that buckets fill, chain and empty again.
+// reference for keys equal to themselves and for NaN keys alike, and
+// after every operation it verifies the table's invariants (see
+// table.Verifier). The first bytes pick the configuration, among them a
+// step of one bucket and a policy that compacts whenever it may, so that
+// operations meet the table in the middle of growths and compactions.
+// Keys are few (32 values and NaN), so that buckets fill, chain and empty
+// again.
 func FuzzConcurrent(f *testing.F) {
 	for _, seed := range fuzzConcurrentSeeds() {
 		f.Add(seed)
@@ -26,7 +28,7 @@ func FuzzConcurrent(f *testing.F) {
 func fuzzConcurrentInput(t *testing.T, data []byte) concFuzzCoverage {
 	var cov concFuzzCoverage
 	in := &concFuzzIn{data: data}
-	opts := []Option{WithShards(1 << (in.byte() % 3))}
+	opts := []Option{WithCounterStripes(1 << (in.byte() % 3))}
 	switch in.byte() % 3 {
 	case 0:
 		opts = append(opts, WithPolicy(concAlways))
@@ -91,84 +93,104 @@ func (in *concFuzzIn) byte() byte {
 
 func fuzzConcurrent(t *testing.T, in *concFuzzIn, c *Concurrent[float64, int], cov *concFuzzCoverage) {
 	model := make(map[float64]int)
+	verify := newConcVerifier(c)
 	for step := 0; in.more(); step++ {
 		op, kb := in.byte(), in.byte()
 		k := float64(kb % 32)
 		if kb >= 250 {
 			k = math.NaN()
-			cov.nans++
 		}
 		cov.ops[op%12]++
-		v := step
-		old, had := model[k]
-		var got, want int
-		var gotOK, wantOK bool
-		switch op % 12 {
-		case 0, 1, 2:
-			c.Set(k, v)
-			model[k] = v
-		case 3:
-			got, gotOK = c.Get(k)
-			want, wantOK = old, had
-		case 4, 5:
-			c.Delete(k)
-			delete(model, k)
-		case 6:
-			got, gotOK = c.GetOrSet(k, v)
-			if !had {
-				model[k] = v
-				old = v
-			}
-			want, wantOK = old, had
-		case 7:
-			got, gotOK = c.GetAndDelete(k)
-			delete(model, k)
-			want, wantOK = old, had
-		case 8:
-			got, gotOK = c.Swap(k, v)
-			model[k] = v
-			want, wantOK = old, had
-		case 9:
-			got, gotOK = c.Compute(k, func(o int, loaded bool) (int, ComputeOp) {
-				if loaded != had || o != old {
-					t.Fatalf("step %d: Compute(%v) called f(%d, %v); want f(%d, %v)", step, k, o, loaded, old, had)
-				}
-				return v, ComputeOp(v % 3)
-			})
-			cov.computes[v%3]++
-			switch ComputeOp(v % 3) {
-			case CancelOp:
-				want, wantOK = old, had
-			case UpdateOp:
-				model[k] = v
-				want, wantOK = v, true
-			case DeleteOp:
-				delete(model, k)
-			}
-		case 10:
-			if kb%8 == 0 {
-				cov.shrinks++
-				c.Shrink()
-			} else if kb%8 == 1 {
-				cov.clears++
-				c.Clear()
-				clear(model)
-			}
-		case 11:
-			fuzzConcurrentSame(t, step, c, model)
+		if k != k {
+			cov.nans++
 		}
-		if got != want || gotOK != wantOK {
-			t.Fatalf("step %d: op %d on key %v = %d, %v; want %d, %v", step, op%12, k, got, gotOK, want, wantOK)
+		switch {
+		case op%12 == 9:
+			cov.computes[step%3]++
+		case op%12 == 10 && kb%8 == 0:
+			cov.shrinks++
+		case op%12 == 10 && kb%8 == 1:
+			cov.clears++
+		}
+		got, want := fuzzConcurrentOp(t, step, op%12, kb, k, c, model)
+		if got != want {
+			t.Fatalf("step %d: op %d on key %v = %v; want %v", step, op%12, k, got, want)
 		}
 		if c.Len() != len(model) {
 			t.Fatalf("step %d: Len() = %d after op %d on key %v; want %d", step, c.Len(), op%12, k, len(model))
 		}
+		verify.quiet(t, "step %d, op %d on key %v", step, op%12, k)
 		if c.Stats().Migrating {
 			cov.mid++
 		}
 	}
 	fuzzConcurrentSame(t, -1, c, model)
-	concUnlocked(t, c)
+}
+
+// fuzzResult is what a call returned: a value and whether it was found.
+type fuzzResult struct {
+	v  int
+	ok bool
+}
+
+// fuzzConcurrentOp applies op to key k, with value step, on c and model,
+// and returns the result c gave and the one model gives; kb is the key's
+// byte, which also picks among Shrink and Clear.
+func fuzzConcurrentOp(t *testing.T, step int, op, kb byte, k float64, c *Concurrent[float64, int], model map[float64]int) (got, want fuzzResult) {
+	v := step
+	old, had := model[k]
+	switch op {
+	case 0, 1, 2:
+		c.Set(k, v)
+		model[k] = v
+	case 3:
+		got.v, got.ok = c.Get(k)
+		want = fuzzResult{old, had}
+	case 4, 5:
+		c.Delete(k)
+		delete(model, k)
+	case 6:
+		got.v, got.ok = c.GetOrSet(k, v)
+		want = fuzzResult{old, had}
+		if !had {
+			model[k] = v
+			want.v = v
+		}
+	case 7:
+		got.v, got.ok = c.GetAndDelete(k)
+		delete(model, k)
+		want = fuzzResult{old, had}
+	case 8:
+		got.v, got.ok = c.Swap(k, v)
+		model[k] = v
+		want = fuzzResult{old, had}
+	case 9:
+		got.v, got.ok = c.Compute(k, func(o int, loaded bool) (int, ComputeOp) {
+			if loaded != had || o != old {
+				t.Fatalf("step %d: Compute(%v) called f(%d, %v); want f(%d, %v)", step, k, o, loaded, old, had)
+			}
+			return v, ComputeOp(v % 3)
+		})
+		switch ComputeOp(v % 3) {
+		case CancelOp:
+			want = fuzzResult{old, had}
+		case UpdateOp:
+			model[k] = v
+			want = fuzzResult{v, true}
+		case DeleteOp:
+			delete(model, k)
+		}
+	case 10:
+		if kb%8 == 0 {
+			c.Shrink()
+		} else if kb%8 == 1 {
+			c.Clear()
+			clear(model)
+		}
+	case 11:
+		fuzzConcurrentSame(t, step, c, model)
+	}
+	return got, want
 }
 
 // fuzzConcurrentSame fails unless All yields model's pairs: those of keys

@@ -2,24 +2,23 @@ package shrinkmap
 
 import "time"
 
-// WithShards sets the number of counter stripes of a Concurrent map: 0
-// (the default) picks DefaultShards(), any other n must be a power of two.
-// (Concurrent once split its keys over n locked shards; its table now
-// locks one bucket per write, and n only spreads the counters that Len,
-// Stats and the policy read.) More stripes mean fewer writers meeting on a
-// counter's cache line; each costs 128 bytes, and Len and Stats take
-// O(stripes) time. An n that is negative or not a power of two makes
+// WithCounterStripes sets the number of counter stripes of a Concurrent
+// map: 0 (the default) picks DefaultCounterStripes(), any other n must be
+// a power of two. Each write counts on one stripe, and Len, Stats and the
+// policy sum them: more stripes mean fewer writers meeting on a counter's
+// cache line, and each costs 128 bytes and makes Len and Stats take longer,
+// in O(stripes) time. An n that is negative or not a power of two makes
 // NewConcurrent panic. New and Collect ignore the setting.
-func WithShards(n int) Option {
-	return func(c *config) { c.shards = n }
+func WithCounterStripes(n int) Option {
+	return func(c *config) { c.stripes = n }
 }
 
 // WithCompactEvery makes a Concurrent map start one background goroutine
 // that every d asks the map's policy whether to compact, as a Delete would,
-// and finishes the resize in progress, if any, moving 16 writes' strides of
+// and finishes the resize in progress, if any, moving 16 writes' steps of
 // buckets at a time (16*64 buckets at DefaultStep, see WithIncremental)
-// and yielding the processor in between. This gives memory back from maps that stop receiving writes
-// mid-resize or right after a drain.
+// and yielding the processor in between. This gives memory back from maps
+// that stop receiving writes mid-resize or right after a drain.
 //
 // d == 0 (the default) starts no goroutine: resizes then happen only inside
 // writes. Close stops the goroutine; a map dropped without Close stops it

@@ -302,7 +302,7 @@ func TestConcurrentMatchesReference(t *testing.T) {
 	}{
 		{name: "default"},
 		{name: "always/step=1", opts: []shrinkmap.Option{shrinkmap.WithPolicy(always), shrinkmap.WithIncremental(1)}, compacts: true, migrating: true},
-		{name: "always/step=0/shards=1", opts: []shrinkmap.Option{shrinkmap.WithPolicy(always), shrinkmap.WithIncremental(0), shrinkmap.WithShards(1)}, compacts: true},
+		{name: "always/step=0/stripes=1", opts: []shrinkmap.Option{shrinkmap.WithPolicy(always), shrinkmap.WithIncremental(0), shrinkmap.WithCounterStripes(1)}, compacts: true},
 	} {
 		for _, workers := range []int{1, 4} {
 			t.Run(fmt.Sprintf("%s/workers=%d", cfg.name, workers), func(t *testing.T) {

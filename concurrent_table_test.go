@@ -10,20 +10,67 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shrinkmap/shrinkmap/internal/table"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
 // Tests of the table under Concurrent: values never torn, reads that never
-// go back in time, and iteration, NaN keys and goroutines across resizes
-// (concurrent_reference_test.go checks results against a reference map).
-// The "forced" configurations keep the table resizing nearly all the time:
-// one bucket to start, one bucket moved per write, and a compaction
-// whenever fewer buckets would do.
+// go back in time, agreement with a reference map, and iteration, NaN keys
+// and goroutines across resizes. The "forced" configurations keep the
+// table resizing nearly all the time: one bucket to start, one bucket moved
+// per write, and a compaction whenever fewer buckets would do. The tests
+// verify the table's invariants (see table.Verifier) after every step where
+// one goroutine uses the map, and all along, from a goroutine of their
+// own, where several do.
 
 // concForced are the options of a map that is nearly always resizing.
 var concForced = []Option{WithPolicy(concAlways), WithIncremental(1)}
+
+// concVerifier verifies the invariants of c's table between a test's
+// steps.
+type concVerifier[K comparable, V any] struct {
+	c *Concurrent[K, V]
+	v table.Verifier[K, V]
+}
+
+func newConcVerifier[K comparable, V any](c *Concurrent[K, V]) *concVerifier[K, V] {
+	return &concVerifier[K, V]{c: c}
+}
+
+// quiet fails t unless the table keeps every invariant that holds between
+// operations; no other goroutine may use the map meanwhile. The failure
+// names the step as format and args say.
+func (k *concVerifier[K, V]) quiet(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if err := k.v.Verify(&k.c.table, true); err != nil {
+		t.Fatalf("%s: table invariants: %v", fmt.Sprintf(format, args...), err)
+	}
+}
+
+// live fails t unless the table keeps the invariants that hold at every
+// instant; other goroutines may use the map meanwhile.
+func (k *concVerifier[K, V]) live(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if err := k.v.Verify(&k.c.table, false); err != nil {
+		t.Fatalf("%s: table invariants: %v", fmt.Sprintf(format, args...), err)
+	}
+}
+
+// concVerifyLive verifies, until stop, the invariants of c's table that hold
+// at every instant, while other goroutines use c; it reports a violation
+// with t.Errorf and returns.
+func concVerifyLive[K comparable, V any](t testing.TB, c *Concurrent[K, V], stop *atomic.Bool) {
+	k := newConcVerifier(c)
+	for round := 0; !stop.Load(); round++ {
+		if err := k.v.Verify(&c.table, false); err != nil {
+			t.Errorf("round %d while resizing: table invariants: %v", round, err)
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
 
 // concChurn sets and deletes keys [lo, lo+span) from a goroutine until
 // stop, filling and draining in turn so that the table grows and compacts,
@@ -102,6 +149,7 @@ func concTorn[V any](t *testing.T, opts []Option, val func(int) V, whole func(V)
 	}
 	var bg sync.WaitGroup
 	goWait(&bg, func() { concChurn(c, keys, concSize(4000, 1000), val, &stop) })
+	goWait(&bg, func() { concVerifyLive(t, c, &stop) })
 	var bad atomic.Int64
 	for range 2 {
 		goWait(&bg, func() {
@@ -121,6 +169,7 @@ func concTorn[V any](t *testing.T, opts []Option, val func(int) V, whole func(V)
 	bg.Wait()
 	require.Zero(t, bad.Load(), "torn values read")
 	concResized(t, c, opts)
+	concQuiet(t, c)
 	for k, v := range c.All() {
 		require.True(t, whole(v), "All() yielded %d=%v: torn", k, v)
 	}
@@ -168,6 +217,7 @@ func concMonotonic(t *testing.T, opts []Option) {
 		})
 	}
 	goWait(&bg, func() { concChurn(c, keys, concSize(4000, 1000), func(k int) int { return k }, &stop) })
+	goWait(&bg, func() { concVerifyLive(t, c, &stop) })
 	var failed atomic.Bool
 	for r := range 2 {
 		goWait(&bg, func() {
@@ -189,6 +239,7 @@ func concMonotonic(t *testing.T, opts []Option) {
 	stop.Store(true)
 	bg.Wait()
 	concResized(t, c, opts)
+	concQuiet(t, c)
 	for k := range keys {
 		v, ok := c.Get(k)
 		require.True(t, ok && v == rounds, "Get(%d) = %d, %v after the writers finished; want %d, true", k, v, ok, rounds)
@@ -201,6 +252,7 @@ func concMonotonic(t *testing.T, opts []Option) {
 func TestConcurrentIterateWhileResizing(t *testing.T) {
 	stable := concSize(3000, 500)
 	c := NewConcurrent[int, int](concForced...)
+	verify := newConcVerifier(c)
 	for k := range stable {
 		c.Set(k, k)
 	}
@@ -226,13 +278,14 @@ func TestConcurrentIterateWhileResizing(t *testing.T) {
 		for k := range stable {
 			require.True(t, seen[k], "iteration %d: All() missed key %d, present throughout", iter, k)
 		}
-		sizes = append(sizes, len(c.table.Load().buckets))
+		sizes = append(sizes, c.table.Usage().Buckets)
+		verify.live(t, "iteration %d", iter)
 	}
 	stop.Store(true)
 	wg.Wait()
 	t.Logf("table buckets seen after iterations: %v; %+v", sizes, c.Stats())
 	assert.Positive(t, c.Stats().Shrinks, "compactions during the iterations")
-	concUnlocked(t, c)
+	verify.quiet(t, "after the iterations")
 }
 
 // TestConcurrentNaNAcrossResizes checks that entries with NaN keys survive
@@ -240,30 +293,41 @@ func TestConcurrentIterateWhileResizing(t *testing.T) {
 // it, until Clear.
 func TestConcurrentNaNAcrossResizes(t *testing.T) {
 	c := NewConcurrent[float64, int](concForced...)
+	verify := newConcVerifier(c)
 	nan := math.NaN()
 	const nans = 100
 	for i := range nans {
 		c.Set(nan, i)
+		verify.quiet(t, "Set(NaN, %d)", i)
 		c.Set(float64(i), i)
+		verify.quiet(t, "Set(%d, %d)", i, i)
 	}
 	c.GetOrSet(nan, nans)
+	verify.quiet(t, "GetOrSet(NaN)")
 	c.Swap(nan, nans+1)
+	verify.quiet(t, "Swap(NaN)")
 	c.Compute(nan, func(old int, loaded bool) (int, ComputeOp) {
 		assert.False(t, loaded, "Compute(NaN): loaded")
 		return nans + 2, UpdateOp
 	})
+	verify.quiet(t, "Compute(NaN)")
 	c.Delete(nan)
 	_, ok := c.GetAndDelete(nan)
 	assert.False(t, ok, "GetAndDelete(NaN): ok")
+	verify.quiet(t, "Delete(NaN), GetAndDelete(NaN)")
 	// Grow and drain other keys: the NaN entries move with the table.
-	for k := range 5000 {
+	others := concSize(5000, 1000)
+	for k := range others {
 		c.Set(float64(1000+k), k)
+		verify.quiet(t, "Set(%d)", 1000+k)
 	}
-	for k := range 5000 {
+	for k := range others {
 		c.Delete(float64(1000 + k))
+		verify.quiet(t, "Delete(%d)", 1000+k)
 	}
 	for i := range nans {
 		c.Delete(float64(i))
+		verify.quiet(t, "Delete(%d)", i)
 	}
 	s := c.Stats()
 	assert.Positive(t, s.Shrinks, "Stats().Shrinks after the drain")
@@ -279,8 +343,10 @@ func TestConcurrentNaNAcrossResizes(t *testing.T) {
 	}
 	assert.ElementsMatch(t, want, vals, "values of the NaN entries yielded by All()")
 	c.Shrink()
+	verify.quiet(t, "Shrink()")
 	assert.Equal(t, nans+3, c.Len(), "Len() after Shrink()")
 	c.Clear()
+	verify.quiet(t, "Clear()")
 	assert.Zero(t, c.Len(), "Len() after Clear()")
 	assert.Empty(t, concCollect(t, c), "All() after Clear()")
 }
@@ -292,15 +358,16 @@ func TestConcurrentResizeLeaksNothing(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	func() {
 		c := NewConcurrent[int, int](WithCompactEvery(time.Hour))
-		// Over asyncTableBytes of buckets: the growths to it allocate on
+		// Over AsyncTableBytes of buckets: the growths to it allocate on
 		// a goroutine of their own.
-		n := 2 * growAt(int(asyncTableBytes/bucketBytes[int, int]()))
+		big := int(table.AsyncTableBytes / table.BucketBytes[int, int]())
+		n := 2 * table.GrowAt(big)
 		for k := range n {
 			c.Set(k, k)
 		}
 		require.Equal(t, n, c.Len(), "Len() after %d Sets", n)
-		require.True(t, c.Stats().Migrating || len(c.table.Load().buckets) >= int(asyncTableBytes/bucketBytes[int, int]()),
-			"after %d Sets: %+v; want a table of %d buckets or more, or a resize to it", n, c.Stats(), asyncTableBytes/bucketBytes[int, int]())
+		require.True(t, c.Stats().Migrating || c.table.Usage().Buckets >= big,
+			"after %d Sets: %+v; want a table of %d buckets or more, or a resize to it", n, c.Stats(), big)
 	}()
 	// Other tests' goroutines may end meanwhile, so wait on goleak's own
 	// check rather than on the goroutine count.
@@ -316,23 +383,29 @@ func TestConcurrentResizeLeaksNothing(t *testing.T) {
 // write's caller with the write done and nothing lost.
 func TestConcurrentHookPanicKeepsWrite(t *testing.T) {
 	c := NewConcurrent[int, int](append(concForced, WithShrinkHook(func(ShrinkEvent) { panic("hook") }))...)
+	verify := newConcVerifier(c)
 	model := make(map[int]int)
-	panics := 0
+	panics, ops := 0, 0
 	try := func(f func()) {
-		defer func() {
-			if r := recover(); r != nil {
-				require.Equal(t, "hook", r, "recovered panic")
-				panics++
-			}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					require.Equal(t, "hook", r, "recovered panic")
+					panics++
+				}
+			}()
+			f()
 		}()
-		f()
+		ops++
+		verify.quiet(t, "op %d, %d hook panics so far", ops, panics)
 	}
+	keys := concSize(2000, 500)
 	for round := range 4 {
-		for k := range 2000 {
+		for k := range keys {
 			try(func() { c.Set(k, round) })
 			model[k] = round
 		}
-		for k := range 1990 {
+		for k := range keys - 10 {
 			switch k % 3 {
 			case 0:
 				try(func() { c.Delete(k) })
@@ -343,7 +416,6 @@ func TestConcurrentHookPanicKeepsWrite(t *testing.T) {
 			}
 			delete(model, k)
 		}
-		concUnlocked(t, c)
 		require.Equal(t, model, concCollect(t, c), "All() after round %d, %d hook panics so far", round, panics)
 		require.Equal(t, len(model), c.Len(), "Len() after round %d", round)
 	}

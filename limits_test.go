@@ -126,7 +126,7 @@ func TestNilOptionPanics(t *testing.T) {
 	}{
 		{"only", []Option{nil}, 0},
 		{"second", []Option{WithCapacity(10), nil}, 1},
-		{"before an invalid one", []Option{WithIncremental(1), WithShards(2), nil, WithCapacity(-1)}, 2},
+		{"before an invalid one", []Option{WithIncremental(1), WithCounterStripes(2), nil, WithCapacity(-1)}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,22 +281,6 @@ func TestEntriesWithinSaturates(t *testing.T) {
 	}
 	require.Equal(t, math.MaxInt, entriesWithin(math.MaxInt64, 1), "entriesWithin(MaxInt64, 1)")
 	require.Equal(t, 7, entriesWithin(0, 136), "entriesWithin(0, 136): one group's entries")
-}
-
-func TestBucketsForSaturates(t *testing.T) {
-	limit := big.NewInt(int64(maxBuckets))
-	for _, n := range limitInputs() {
-		need := new(big.Int).Mul(big.NewInt(int64(max(n, 0))), big.NewInt(loadDen))
-		need.Add(need, big.NewInt(bucketSlots*loadNum-1)).Quo(need, big.NewInt(bucketSlots*loadNum))
-		want := pow2AtLeast(need)
-		if want.Cmp(limit) > 0 {
-			want = limit
-		}
-		require.Equal(t, want.Int64(), int64(bucketsFor(n)), "bucketsFor(%d)", n)
-	}
-	if want, ok := wideInt(1 << 34); ok {
-		require.Equal(t, want, bucketsFor(MaxCapacity), "bucketsFor(MaxCapacity): Concurrent's first table at the largest capacity")
-	}
 }
 
 // maxGroupBytes is the largest group of a map's table: 8 slots of a

@@ -24,7 +24,7 @@ import (
 // process (the test binary run again with lockPatternEnv naming the
 // pattern) and fails with the child's output if the child dies.
 //
-// Concurrent has no pattern: its resizes (ctable_resize.go) move buckets
+// Concurrent has no pattern: its resizes (internal/table) move buckets
 // inside writes and on the WithCompactEvery goroutine, and neither it nor
 // its iterators use iter.Pull or any other coroutine.
 

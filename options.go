@@ -64,7 +64,7 @@ type config struct {
 	capacity     int
 	hook         func(ShrinkEvent)
 	step         int
-	shards       int
+	stripes      int
 	compactEvery time.Duration
 }
 
@@ -82,7 +82,7 @@ func newConfig(opts []Option) config {
 // that only Concurrent has.
 func newMapConfig(opts []Option) config {
 	cfg := applyOptions(opts)
-	cfg.shards, cfg.compactEvery = 0, 0
+	cfg.stripes, cfg.compactEvery = 0, 0
 	return cfg.mustValidate()
 }
 
@@ -112,8 +112,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("shrinkmap: Capacity = %d; want >= 0 and <= MaxCapacity (%d)", c.capacity, MaxCapacity)
 	case c.step < 0:
 		return fmt.Errorf("shrinkmap: Incremental step = %d; want >= 0 (0 copies at once)", c.step)
-	case c.shards < 0 || c.shards&(c.shards-1) != 0:
-		return fmt.Errorf("shrinkmap: Shards = %d; want 0 (default) or a power of two >= 1", c.shards)
+	case c.stripes < 0 || c.stripes&(c.stripes-1) != 0:
+		return fmt.Errorf("shrinkmap: CounterStripes = %d; want 0 (default) or a power of two >= 1", c.stripes)
 	case c.compactEvery < 0:
 		return fmt.Errorf("shrinkmap: CompactEvery = %v; want >= 0 (0 disables background compaction)", c.compactEvery)
 	}

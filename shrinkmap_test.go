@@ -231,13 +231,14 @@ func TestNewInvalidPanics(t *testing.T) {
 }
 
 func TestNewIgnoresConcurrentOptions(t *testing.T) {
-	// WithShards and WithCompactEvery configure Concurrent maps only: New
-	// and Collect ignore them, valid or not, and start no goroutine.
+	// WithCounterStripes and WithCompactEvery configure Concurrent maps
+	// only: New and Collect ignore them, valid or not, and start no
+	// goroutine.
 	opts := map[string]shrinkmap.Option{
-		"WithShards(4)":                      shrinkmap.WithShards(4),
-		"WithShards(0)":                      shrinkmap.WithShards(0),
-		"WithShards(3)":                      shrinkmap.WithShards(3),
-		"WithShards(-1)":                     shrinkmap.WithShards(-1),
+		"WithCounterStripes(4)":              shrinkmap.WithCounterStripes(4),
+		"WithCounterStripes(0)":              shrinkmap.WithCounterStripes(0),
+		"WithCounterStripes(3)":              shrinkmap.WithCounterStripes(3),
+		"WithCounterStripes(-1)":             shrinkmap.WithCounterStripes(-1),
 		"WithCompactEvery(time.Millisecond)": shrinkmap.WithCompactEvery(time.Millisecond),
 		"WithCompactEvery(-time.Second)":     shrinkmap.WithCompactEvery(-time.Second),
 	}

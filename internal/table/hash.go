@@ -1,6 +1,7 @@
-package shrinkmap
+package table
 
 import (
+	"hash/maphash"
 	"math/bits"
 	"reflect"
 	"unsafe"
@@ -45,4 +46,26 @@ func mixInt(x, seed uint64) uint64 {
 	hi, lo := bits.Mul64(x^seed, 0x9e3779b97f4a7c15)
 	hi, lo = bits.Mul64(hi^lo, 0xd6e8feb86659fd93)
 	return hi ^ lo
+}
+
+// hash returns the hash of k. It is small enough to inline.
+func (m *Map[K, V]) hash(k K) uint64 {
+	if m.intKey {
+		return mixInt(intBits(k), m.intSeed)
+	}
+	return m.hashAny(k)
+}
+
+// hashAny returns the maphash hash of k.
+func (m *Map[K, V]) hashAny(k K) uint64 {
+	return maphash.Comparable(m.seed, k)
+}
+
+// entryHash returns the hash by which e is placed: its key's, or for a key
+// not equal to itself (a NaN) one derived from e's address.
+func (m *Map[K, V]) entryHash(e *Entry[K, V]) uint64 {
+	if e.Key != e.Key {
+		return ptrHash(e)
+	}
+	return m.hash(e.Key)
 }

@@ -1,0 +1,218 @@
+package table
+
+import (
+	"runtime"
+	"time"
+)
+
+// A Kind says what a resize does with the entries it moves.
+type Kind uint8
+
+const (
+	None    Kind = iota // no resize
+	Grow                // into a table of more buckets, which the table starts on its own
+	Compact             // into a table of the buckets its starter asks for
+	Clear               // into an empty table, dropping the entries
+)
+
+// A Resize describes a resize: what its starter asks for, and what the
+// table was when it started.
+type Resize struct {
+	Kind    Kind
+	Buckets int // head buckets of the new table
+	// Whole reports that the starter moves the buckets itself (Finish),
+	// instead of leaving them to the writes that follow.
+	Whole bool
+	// Cause is the starter's reason for the resize, in its own terms; the
+	// table only hands it back in Done.
+	Cause int
+
+	// Set by StartResize:
+	Entries int   // live entries when it started
+	Bytes   int64 // Usage.Bytes when it started
+}
+
+// Done describes a resize that a call published.
+type Done struct {
+	Resize
+	Spent time.Duration // time spent moving buckets, over all steps
+	// Incremental reports that the buckets moved in more than one step.
+	Incremental bool
+}
+
+// StartResize starts r on the map's table if that is still generation gen
+// (see Usage.Gen) and no resize of it has started, and reports whether it
+// did. A Grow is the table's own to start; r.Buckets must be at least 1
+// and a power of two. The write's or Finish's step then moves the first
+// buckets.
+func (m *Map[K, V]) StartResize(r Resize, gen uint64) bool {
+	t := m.cur.Load()
+	if t.gen != gen || t.resize.Load() != nil || r.Kind == None {
+		return false
+	}
+	return m.start(t, r)
+}
+
+// start starts resizing t as r says, unless a resize of t has started.
+func (m *Map[K, V]) start(t *table[K, V], r Resize) bool {
+	u := m.Usage()
+	r.Entries, r.Bytes = u.Len, u.Bytes
+	if !t.resize.CompareAndSwap(nil, &r) {
+		return false
+	}
+	if int64(r.Buckets)*BucketBytes[K, V]() < AsyncTableBytes {
+		t.next.Store(newTable[K, V](r.Buckets, t.gen+1))
+		return true
+	}
+	// A large table is allocated off the write path: zeroing it, and the
+	// garbage collector's assist debt that a large allocation incurs,
+	// would pause the write that started the resize for milliseconds.
+	// Until next is stored, writes go to t as if no resize had started.
+	go func() { t.next.Store(newTable[K, V](r.Buckets, t.gen+1)) }()
+	return true
+}
+
+// maybeGrow starts growing t if it is the map's table, no resize of it has
+// started and the map holds more entries than t's load factor allows; the
+// write's step then moves the first buckets.
+func (m *Map[K, V]) maybeGrow(t *table[K, V]) {
+	if t.resize.Load() != nil || m.cur.Load() != t {
+		return
+	}
+	n := m.Len()
+	if n <= GrowAt(len(t.buckets)) {
+		return
+	}
+	m.start(t, Resize{Kind: Grow, Buckets: max(2*len(t.buckets), BucketsFor(n))})
+}
+
+// step1 moves one step of the resize in progress, if any, and returns the
+// resize if that published it. Every write calls it once its own change is
+// made and counted, so that whatever its caller does with a published
+// resize finds the write done.
+func (m *Map[K, V]) step1() *Done {
+	if t := m.cur.Load(); t.next.Load() != nil {
+		return m.help(t, m.step)
+	}
+	return nil
+}
+
+// Step moves steps steps of the resize in progress, if any (steps times
+// Config.Step head buckets), as that many writes would. It returns the
+// resize if it published it, and whether buckets are left to claim.
+func (m *Map[K, V]) Step(steps int) (done *Done, more bool) {
+	t := m.cur.Load()
+	if t.next.Load() == nil {
+		return nil, false
+	}
+	n := m.step
+	if n < 1<<40 {
+		n *= int64(steps)
+	}
+	done = m.help(t, n)
+	return done, t.claimed.Load() < int64(len(t.buckets))
+}
+
+// Finish moves every bucket left of the resize of table gen, if that is
+// still the map's table and its resize has started, and returns once the
+// resize is published: with it if this goroutine published it.
+func (m *Map[K, V]) Finish(gen uint64) *Done {
+	t := m.cur.Load()
+	if t.gen != gen || t.resize.Load() == nil {
+		return nil
+	}
+	var done *Done
+	n := int64(len(t.buckets))
+	for m.cur.Load() == t {
+		if t.next.Load() != nil && t.claimed.Load() < n {
+			if d := m.help(t, n); d != nil {
+				done = d
+			}
+		} else {
+			// Another goroutine is allocating the next table or moving the
+			// last buckets.
+			runtime.Gosched()
+		}
+	}
+	return done
+}
+
+// help moves the next step of t's buckets, of n buckets, into t.next if
+// t has a next table and buckets left to claim, and publishes t.next if it
+// moved the last of them.
+func (m *Map[K, V]) help(t *table[K, V], n int64) *Done {
+	size := int64(len(t.buckets))
+	nt := t.next.Load()
+	if nt == nil || t.claimed.Load() >= size {
+		return nil // the next table is being allocated, or every bucket claimed
+	}
+	n = min(n, size)
+	end := t.claimed.Add(n)
+	start := end - n
+	if start >= size {
+		return nil
+	}
+	end = min(end, size)
+	drop := t.resize.Load().Kind == Clear
+	began := time.Now()
+	for i := start; i < end; i++ {
+		m.move(t, nt, int(i), drop)
+	}
+	t.spent.Add(int64(time.Since(began)))
+	if t.moved.Add(end-start) == size {
+		return m.publish(t, nt)
+	}
+	return nil
+}
+
+// move copies the entries of t's bucket i into nt, or drops them if drop
+// (for a Clear), and marks the bucket forwarded.
+func (m *Map[K, V]) move(t, nt *table[K, V], i int, drop bool) {
+	head := &t.buckets[i]
+	head.mu.Lock()
+	// Growing, the buckets of nt that t's bucket i maps to receive entries
+	// from it alone, and no writer reaches them before it is forwarded, so
+	// they need no lock. Shrinking, several buckets of t share one of nt,
+	// which writers may already be using.
+	lock := nt.mask < t.mask
+	for b := head; b != nil; b = b.next.Load() {
+		for hits := b.meta.Load() & metaHighs; hits != 0; hits &= hits - 1 {
+			e := b.slots[slotOf(hits)].Load()
+			h := m.entryHash(e)
+			if drop {
+				m.stripe(h).n.Add(-1)
+				continue
+			}
+			d := &nt.buckets[h&nt.mask]
+			if lock {
+				d.mu.Lock()
+			}
+			nt.add(d, e, h)
+			if lock {
+				d.mu.Unlock()
+			}
+		}
+	}
+	head.meta.Store(head.meta.Load() | forwarded)
+	head.mu.Unlock()
+}
+
+// publish makes nt, into which every bucket of t has moved, the map's
+// table, and returns t's resize.
+func (m *Map[K, V]) publish(t, nt *table[K, V]) *Done {
+	// Usage reads the table after the counters: count first, so that no
+	// Usage sees the new table without its compaction counted.
+	r := t.resize.Load()
+	if r.Kind != Grow {
+		m.resetPeaks()
+	}
+	if r.Kind == Compact {
+		m.compactions.Add(1)
+	}
+	m.cur.Store(nt)
+	return &Done{
+		Resize:      *r,
+		Spent:       time.Duration(t.spent.Load()),
+		Incremental: !r.Whole && m.step < int64(len(t.buckets)),
+	}
+}
