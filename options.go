@@ -161,11 +161,12 @@ func WithShrinkHook(hook func(ShrinkEvent)) Option {
 // 0 a compaction copies every live entry at once, inside the operation that
 // triggers it. A negative step makes New panic.
 //
-// For a Concurrent map step counts buckets, not entries: while the table
-// grows or compacts, each write moves step buckets (up to five entries
-// each) into the new table, and step == 0 makes the write that starts a
-// resize move them all; a map that is only read finishes a resize by
-// WithCompactEvery or Shrink.
+// For a [Concurrent] map step counts head buckets, not entries: while its
+// table grows, compacts or clears, each write moves step buckets (up to
+// five entries each, plus their overflow buckets) into the new table; step
+// 0 makes the write that starts a resize move them all. A map that is only
+// read finishes a resize through [WithCompactEvery]'s goroutine, Shrink or
+// Clear.
 func WithIncremental(step int) Option {
 	return func(c *config) { c.step = step }
 }

@@ -251,7 +251,8 @@ func TestNewIgnoresConcurrentOptions(t *testing.T) {
 			m.Set(1, 1)
 			requireSame(t, m, map[int]int{1: 1})
 			requireSame(t, c, map[int]int{1: 1})
-			require.Equal(t, goroutines, runtime.NumGoroutine(), "goroutines after New(%s) and Collect; want none started", name)
+			// Goroutines of earlier tests may end meanwhile: none may start.
+			require.LessOrEqual(t, runtime.NumGoroutine(), goroutines, "goroutines after New(%s) and Collect; want none started", name)
 		})
 	}
 }
