@@ -16,14 +16,7 @@ import (
 // taking any lock and leaving the map unchanged. Safe for concurrent use.
 func (c *Concurrent[K, V]) CompareAndSwap(k K, old, new V) (swapped bool) {
 	mustBeComparable("CompareAndSwap", old)
-	c.Compute(k, func(cur V, loaded bool) (V, ComputeOp) {
-		if loaded && any(cur) == any(old) {
-			swapped = true
-			return new, UpdateOp
-		}
-		return cur, CancelOp
-	})
-	return swapped
+	return c.ifEqual(k, old, new, UpdateOp)
 }
 
 // CompareAndDelete deletes k if it is present with a value equal to old, and
@@ -32,14 +25,21 @@ func (c *Concurrent[K, V]) CompareAndSwap(k K, old, new V) (swapped bool) {
 // counts toward compaction as Delete's do. Safe for concurrent use.
 func (c *Concurrent[K, V]) CompareAndDelete(k K, old V) (deleted bool) {
 	mustBeComparable("CompareAndDelete", old)
+	var zero V
+	return c.ifEqual(k, old, zero, DeleteOp)
+}
+
+// ifEqual applies op (with v for UpdateOp) to k if k is present with a
+// value equal to old, and reports whether it did.
+func (c *Concurrent[K, V]) ifEqual(k K, old, v V, op ComputeOp) (done bool) {
 	c.Compute(k, func(cur V, loaded bool) (V, ComputeOp) {
 		if loaded && any(cur) == any(old) {
-			deleted = true
-			return cur, DeleteOp
+			done = true
+			return v, op
 		}
 		return cur, CancelOp
 	})
-	return deleted
+	return done
 }
 
 // GetOrCompute returns the value stored for k and true if k is present;
