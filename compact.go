@@ -29,16 +29,7 @@ func (m *ShrinkMap[K, V]) maybeShrink() {
 		return
 	}
 	x.skipped = 0
-	s := m.stats(x, m.tableBytes(), tableBytes(live, x.group))
-	if !x.cfg.policy.ShouldShrink(s) {
-		return
-	}
-	reason := reasonOf(x.cfg.policy, s)
-	if m.incremental(live) {
-		m.startMigration(reason)
-		return
-	}
-	m.compactNow(x.cfg.capacity, reason)
+	m.askPolicy(false, false)
 }
 
 // deletesToAsk reports whether the policy may be asked now, after enough
@@ -82,13 +73,22 @@ func (m *ShrinkMap[K, V]) sweepEnded(deletes int) {
 		return
 	}
 	x.pressure.after(1)
+	m.askPolicy(true, live <= deletes)
+}
+
+// askPolicy asks the policy about the map as it is (at a sweep's end if
+// sweepEnded) and, if it agrees, compacts: at once if atOnce or the live
+// entries are few enough, else incrementally.
+func (m *ShrinkMap[K, V]) askPolicy(sweepEnded, atOnce bool) {
+	x := m.x
+	live := len(m.cur)
 	s := m.stats(x, m.tableBytes(), tableBytes(live, x.group))
-	s.SweepEnded = true
+	s.SweepEnded = sweepEnded
 	if !x.cfg.policy.ShouldShrink(s) {
 		return
 	}
 	reason := reasonOf(x.cfg.policy, s)
-	if live <= deletes || !m.incremental(live) {
+	if atOnce || !m.incremental(live) {
 		m.compactNow(x.cfg.capacity, reason)
 		return
 	}
