@@ -14,6 +14,9 @@ import (
 // end (see sweepEnded).
 func (m *ShrinkMap[K, V]) maybeShrink() {
 	x := m.x
+	if x.pub != nil {
+		defer m.checked()
+	}
 	live := len(m.cur)
 	if x.mig != nil || x.sweeps > 0 {
 		return
@@ -62,6 +65,7 @@ func (m *ShrinkMap[K, V]) deletesToAsk(live int) (need int, ok bool) {
 // compaction at once anyway, else incrementally.
 func (m *ShrinkMap[K, V]) sweepEnded(deletes int) {
 	x := m.x
+	m.publish(false)
 	if x.mig != nil {
 		if left := len(m.cur) - len(x.next); left <= deletes || !m.incremental(left) {
 			m.finishNow()
@@ -184,6 +188,7 @@ func (m *ShrinkMap[K, V]) compacted(e ShrinkEvent) {
 	x.skip = 0
 	m.refast()
 	e.BytesAfter = m.tableBytes()
+	m.countCompaction(e)
 	if x.cfg.hook != nil {
 		x.cfg.hook(e)
 	}

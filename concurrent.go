@@ -31,6 +31,7 @@ type Concurrent[K comparable, V any] struct {
 	// cleanup stops bg once the map is unreachable.
 	cleanup runtime.Cleanup
 	pol     policyState
+	named   *concurrentMetrics // nil unless WithName
 }
 
 // DefaultCounterStripes returns the number of counter stripes of a
@@ -75,6 +76,9 @@ func NewConcurrent[K comparable, V any](opts ...Option) *Concurrent[K, V] {
 		// Close becomes unreachable and the cleanup stops it.
 		go compactLoop(c.bg, weak.Make(c), cfg.compactEvery)
 		c.cleanup = runtime.AddCleanup(c, (*compactor).halt, c.bg)
+	}
+	if cfg.named {
+		c.register(cfg.name)
 	}
 	return c
 }

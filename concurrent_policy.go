@@ -149,16 +149,21 @@ func (c *Concurrent[K, V]) resizeNow(kind table.Kind) {
 	}
 }
 
-// published runs the shrink hook if d, a resize just published (or nil),
-// is a compaction.
+// published counts d, a resize just published (or nil), if it is a
+// compaction (see ReadMetrics), and runs the shrink hook.
 func (c *Concurrent[K, V]) published(d *table.Done) {
-	if d == nil || d.Kind != table.Compact || c.cfg.hook == nil {
+	if d == nil || d.Kind != table.Compact {
+		return
+	}
+	after := c.table.Usage().Bytes
+	c.countCompaction(ShrinkReason(d.Cause), d.Bytes, after)
+	if c.cfg.hook == nil {
 		return
 	}
 	c.cfg.hook(ShrinkEvent{
 		Entries:     d.Entries,
 		BytesBefore: d.Bytes,
-		BytesAfter:  c.table.Usage().Bytes,
+		BytesAfter:  after,
 		Duration:    d.Spent,
 		Manual:      d.Whole,
 		Reason:      ShrinkReason(d.Cause),

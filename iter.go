@@ -198,7 +198,8 @@ func FromMap[K comparable, V any](src map[K]V, opts ...Option) *ShrinkMap[K, V] 
 
 // Clone returns a new map with m's configuration and a copy of its entries
 // (a shallow copy: values are assigned, not deep-copied), in a fresh table
-// sized for them; its Stats start anew. Clone only reads m. O(Len).
+// sized for them; its Stats start anew, and it has no name (see WithName).
+// Clone only reads m. O(Len).
 func (m *ShrinkMap[K, V]) Clone() *ShrinkMap[K, V] {
 	c := new(ShrinkMap[K, V])
 	if m.x == nil {
@@ -208,7 +209,9 @@ func (m *ShrinkMap[K, V]) Clone() *ShrinkMap[K, V] {
 		}
 		return c
 	}
-	x := c.newState(m.x.cfg)
+	cfg := m.x.cfg
+	cfg.name, cfg.named = "", false
+	x := c.newState(cfg)
 	if n := max(len(m.cur), x.cfg.capacity); n > 0 {
 		c.cur = make(map[K]V, n)
 		x.curSized = n

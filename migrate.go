@@ -76,6 +76,7 @@ func (m *ShrinkMap[K, V]) startMigration(reason ShrinkReason) {
 	x.mig, x.skip = mg, 0
 	x.hist.compacted(m.Len())
 	m.refast()
+	m.publish(false)
 }
 
 // advance copies the next step of entries and ends the migration once

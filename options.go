@@ -66,6 +66,8 @@ type config struct {
 	step         int
 	stripes      int
 	compactEvery time.Duration
+	name         string // "" unless WithName
+	named        bool   // WithName was given
 }
 
 func defaultConfig() config {
@@ -116,6 +118,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("shrinkmap: CounterStripes = %d; want 0 (default) or a power of two >= 1", c.stripes)
 	case c.compactEvery < 0:
 		return fmt.Errorf("shrinkmap: CompactEvery = %v; want >= 0 (0 disables background compaction)", c.compactEvery)
+	case c.named && !validName(c.name):
+		return fmt.Errorf("shrinkmap: Name = %q; want a non-empty valid UTF-8 string", c.name)
 	}
 	if v, ok := c.policy.(interface{ Validate() error }); ok {
 		return v.Validate()

@@ -63,6 +63,7 @@ type state[K comparable, V any] struct {
 	// a lower bound, computed by it, on the deletes before the policy
 	// could be asked. skipped is the skip it last set.
 	skip, skipped int
+	pub           *publication // where a named map publishes; nil if unnamed
 }
 
 type entry[K comparable, V any] struct {
@@ -97,6 +98,7 @@ func (m *ShrinkMap[K, V]) Init(opts ...Option) *ShrinkMap[K, V] {
 	if m.x != nil {
 		removed = m.x.removed
 	}
+	m.unregister()
 	*m = ShrinkMap[K, V]{}
 	m.configure(cfg, gen)
 	m.x.removed = removed
@@ -112,6 +114,9 @@ func (m *ShrinkMap[K, V]) configure(cfg config, gen int) {
 		m.cur = make(map[K]V, cfg.capacity)
 		x.curSized = cfg.capacity
 		m.fast = true
+	}
+	if cfg.named {
+		m.register(x)
 	}
 }
 
@@ -260,6 +265,7 @@ func (m *ShrinkMap[K, V]) grew() {
 	if x.hist.grew(m.Len()) {
 		x.skip = 0
 	}
+	m.publish(false)
 }
 
 // Len returns the number of entries.
@@ -281,6 +287,7 @@ func (m *ShrinkMap[K, V]) Clear() {
 	x.hist.cleared()
 	x.gen++
 	m.refast()
+	m.publish(true)
 }
 
 // Shrink compacts the map now: it abandons any incremental compaction and
