@@ -229,8 +229,8 @@ func benchWrite[K comparable](del bool) func(b *testing.B, impl string, ks keySe
 				i++
 			}
 			checkLen(b, impl, len(h.m), len(ks.keys))
-		case implShrink:
-			m := shrinkOf(ks.keys)
+		case implShrink, implNamed:
+			m := shrinkOf(ks.keys, optionsOf(impl)...)
 			cpu = settle()
 			for b.Loop() {
 				k := ks.order[i&mask]
@@ -284,8 +284,8 @@ func benchChurn[K comparable](b *testing.B, impl string, ring keySet[K]) {
 			i++
 		}
 		checkLen(b, impl, len(h.m), churnLive)
-	case implShrink:
-		m := shrinkOf(first)
+	case implShrink, implNamed:
+		m := shrinkOf(first, optionsOf(impl)...)
 		cpu = settle()
 		for b.Loop() {
 			m.Set(ring.keys[(i+churnLive)&mask], i)
