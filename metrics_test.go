@@ -2,7 +2,9 @@ package shrinkmap
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 	"weak"
@@ -265,4 +267,45 @@ func TestMetricsJSON(t *testing.T) {
 	assert.Equal(t, want, got, "ReadMetrics() after a JSON round trip")
 	assert.Contains(t, string(data), `"Compactions":{"manual":1}`, "the map's compactions by reason")
 	runtime.KeepAlive(m)
+}
+
+// TestNameChangesNoDecision runs one sequence of fills and drains on an
+// unnamed map and a named one, which checks its policy more often to
+// publish, and checks that both compact at the same moments. Compactions
+// copy at once: an incremental one's steps follow each map's own iteration
+// order, and the collector stays off, which would take spare tables at
+// moments of its own.
+func TestNameChangesNoDecision(t *testing.T) {
+	testClock.Store(1) // refills are timed: freeze the clock
+	t.Cleanup(func() { testClock.Store(0) })
+	// A collection between the two maps' Sets could take one's spare table
+	// and not the other's: keep the collector off.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	for _, tc := range []struct {
+		name   string
+		policy Policy
+		least  int // compactions the run must make
+	}{{"default", DefaultPolicy(), 2}, {"ratio", RatioPolicy{Threshold: 0.5}, 9}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(19, 1))
+			plain := New[int, int](WithIncremental(0), WithPolicy(tc.policy))
+			named := New[int, int](WithIncremental(0), WithPolicy(tc.policy), WithName("metrics-same-decisions"))
+			for round := range 8 {
+				fill := 1000 + rng.IntN(30000)
+				keep := rng.IntN(fill / 4)
+				for i := range fill {
+					plain.Set(i, round)
+					named.Set(i, round)
+				}
+				for _, i := range rng.Perm(fill)[keep:] {
+					plain.Delete(i)
+					named.Delete(i)
+					if ps, ns := plain.Stats(), named.Stats(); ps != ns {
+						t.Fatalf("round %d, after Delete(%d): unnamed Stats = %+v, named Stats = %+v; want equal", round, i, ps, ns)
+					}
+				}
+			}
+			assert.GreaterOrEqual(t, named.Stats().Shrinks, tc.least, "compactions over 8 drains")
+		})
+	}
 }
