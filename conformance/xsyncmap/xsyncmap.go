@@ -96,9 +96,13 @@ func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
 }
 
 // LoadAndStore stores value for key and returns the previous value and
-// whether there was one (Concurrent.Swap).
+// true if there was one, value and false if not (Concurrent.Swap, which
+// returns the zero value then, as sync.Map's Swap does).
 func (m *Map[K, V]) LoadAndStore(key K, value V) (actual V, loaded bool) {
-	return m.c.Swap(key, value)
+	if previous, loaded := m.c.Swap(key, value); loaded {
+		return previous, true
+	}
+	return value, false
 }
 
 // LoadOrCompute returns the value stored for key and true if key is
@@ -121,10 +125,22 @@ func (m *Map[K, V]) LoadOrCompute(key K, valueFn func() (newValue V, cancel bool
 }
 
 // Compute updates, deletes or keeps key's entry as valueFn's op says and
-// returns key's value after it and whether key is then present
-// (Concurrent.Compute).
+// returns key's value after it and whether key is then present; after a
+// DeleteOp of a present key, the value deleted and false, as xsync's
+// Compute does (Concurrent.Compute returns the zero value then).
 func (m *Map[K, V]) Compute(key K, valueFn func(oldValue V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
-	return m.c.Compute(key, valueFn)
+	var deleted V
+	actual, ok = m.c.Compute(key, func(old V, loaded bool) (V, ComputeOp) {
+		v, op := valueFn(old, loaded)
+		if op == DeleteOp {
+			deleted = old
+		}
+		return v, op
+	})
+	if !ok {
+		return deleted, false
+	}
+	return actual, ok
 }
 
 // LoadAndDelete deletes key and returns its value and whether it was
