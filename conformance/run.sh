@@ -26,9 +26,6 @@ xsync_drop=(
 	# identifiers of xsync's export_test.go (internals, not API):
 	TestMap_BucketStructSize              # BucketPadded
 	TestMapHashUint64_NoDifferentialBias  # HashUint64
-	TestMapParallelGrowth                 # EntriesPerMapBucket, DefaultMinMapTableLen
-	parallelMapUpdater                    # Cheaprand
-	TestMapDoesNotLoseEntriesOnResize     # parallelMapUpdater
 	# MapStats figures of xsync's table layout (buckets, capacity, counter
 	# stripes, growths), which a Concurrent does not keep, most with
 	# export_test.go's constants too:
@@ -42,13 +39,29 @@ xsync_drop=(
 	TestMapStats
 	# and the benchmarks and their helpers (Cheaprand; benchmarks are not tests).
 )
+# xsync's export_test.go identifiers that tests keep only as sizes or as a
+# source of random numbers (TestMapParallelGrowth, TestMapDoesNotLoseEntriesOnResize):
+# the shim gives them xsync v4.5.0's values, checked against its map.go.
+shim='package xsync_test
+
+import "math/rand"
+
+const (
+	EntriesPerMapBucket   = 5
+	DefaultMinMapTableLen = 32
+)
+
+func Cheaprand() uint32 { return rand.Uint32() }
+'
 # The tests run again with -race: those with goroutines, but for xsync's
 # TestMapParallelRangeRelaxed, TestMapParallelDeleteMatching and
 # TestMapDeleteMatching_ConcurrentResize, which take minutes each under the
 # race detector on 2 cores.
-race_tests='^(TestConcurrent(Range|Clear)|TestMapLoadOrCompute_ConcurrentExistingKey|TestMapAtomicSnapshot|TestMapParallel(Shrinking|Growth_GrowOnly|Clear|Stores|StoresAndDeletes|Computes|Range))$'
+race_tests='^(TestConcurrent(Range|Clear)|TestMapLoadOrCompute_ConcurrentExistingKey|TestMapAtomicSnapshot|TestMapParallel(Shrinking|Growth|Growth_GrowOnly|Clear|Stores|StoresAndDeletes|Computes|Range)|TestMapDoesNotLoseEntriesOnResize)$'
 
-work=$(mktemp -d "$PWD/suite.XXXXXX")
+# A directory of this module, so that the suites import the adapters; its
+# leading _ keeps it out of ./... patterns.
+work=$(mktemp -d "$PWD/_suite.XXXXXX")
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 mkdir "$work/sync" "$work/xsync"
 go build -o "$work/rewrite" ./cmd/rewrite
@@ -80,6 +93,10 @@ for f in map_test.go map_reference_test.go; do
 done | check_removed "sync's tests" "${sync_drop[@]}"
 "$work/rewrite" -import "${xsync%@*}=$self/xsyncmap" -drop "$(join "${xsync_drop[@]}")" -drop-benchmarks \
 	"$xsync_dir/map_test.go" "$work/xsync/map_test.go" | check_removed "xsync's tests" "${xsync_drop[@]}"
+
+grep -qE '^\s+entriesPerMapBucket\s+= 5$' "$xsync_dir/map.go" && grep -qE '^\s+defaultMinMapTableLen\s+= 32$' "$xsync_dir/map.go" ||
+	{ echo "run.sh: xsync's entriesPerMapBucket or defaultMinMapTableLen changed; update the shim" >&2; exit 1; }
+echo "$shim" >"$work/xsync/shim_test.go"
 
 # declared DIR [REGEX]: the Test functions of DIR's files, matching REGEX.
 declared() {
