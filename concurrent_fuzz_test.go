@@ -1,6 +1,7 @@
 package shrinkmap
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"testing"
@@ -47,16 +48,24 @@ func fuzzConcurrentInput(t *testing.T, data []byte) concFuzzCoverage {
 	return cov
 }
 
+// concFuzzOps is the number of operation kinds FuzzConcurrent decodes: an
+// operation byte's value modulo concFuzzOps (see fuzzConcurrentOp).
+const concFuzzOps = 16
+
 // concFuzzCoverage counts what FuzzConcurrent inputs exercised, for
 // TestFuzzSeedsCover.
 type concFuzzCoverage struct {
-	ops      [12]int // operations by op % 12
-	computes [3]int  // Compute calls by the ComputeOp their function returned
-	shrinks  int     // Shrink calls
-	clears   int     // Clear calls
-	nans     int     // operations on a NaN key
-	autos    int     // compactions the policy started
-	mid      int     // operations after which the map was resizing
+	ops      [concFuzzOps]int // operations by op % concFuzzOps
+	computes [3]int           // Compute calls by the ComputeOp their function returned
+	// matched counts the CompareAndSwap and CompareAndDelete calls that
+	// found the value they compared with.
+	matched  [2]int
+	removals int // entries DeleteFunc removed
+	shrinks  int // Shrink calls
+	clears   int // Clear calls
+	nans     int // operations on a NaN key
+	autos    int // compactions the policy started
+	mid      int // operations after which the map was resizing
 	inputs   int
 }
 
@@ -67,6 +76,9 @@ func (c *concFuzzCoverage) add(o concFuzzCoverage) {
 	for i := range c.computes {
 		c.computes[i] += o.computes[i]
 	}
+	c.matched[0] += o.matched[0]
+	c.matched[1] += o.matched[1]
+	c.removals += o.removals
 	c.shrinks += o.shrinks
 	c.clears += o.clears
 	c.nans += o.nans
@@ -100,26 +112,36 @@ func fuzzConcurrent(t *testing.T, in *concFuzzIn, c *Concurrent[float64, int], c
 		if kb >= 250 {
 			k = math.NaN()
 		}
-		cov.ops[op%12]++
+		op %= concFuzzOps
+		cov.ops[op]++
 		if k != k {
 			cov.nans++
 		}
 		switch {
-		case op%12 == 9:
+		case op == 9:
 			cov.computes[step%3]++
-		case op%12 == 10 && kb%8 == 0:
+		case op == 10 && kb%8 == 0:
 			cov.shrinks++
-		case op%12 == 10 && kb%8 == 1:
+		case op == 10 && kb%8 == 1:
 			cov.clears++
 		}
-		got, want := fuzzConcurrentOp(t, step, op%12, kb, k, c, model)
+		n := len(model)
+		got, want := fuzzConcurrentOp(t, step, op, kb, k, c, model)
 		if got != want {
-			t.Fatalf("step %d: op %d on key %v = %v; want %v", step, op%12, k, got, want)
+			t.Fatalf("step %d: op %d on key %v = %v; want %v", step, op, k, got, want)
+		}
+		switch {
+		case op == 12 && got.ok:
+			cov.matched[0]++
+		case op == 13 && got.ok:
+			cov.matched[1]++
+		case op == 15:
+			cov.removals += n - len(model)
 		}
 		if c.Len() != len(model) {
-			t.Fatalf("step %d: Len() = %d after op %d on key %v; want %d", step, c.Len(), op%12, k, len(model))
+			t.Fatalf("step %d: Len() = %d after op %d on key %v; want %d", step, c.Len(), op, k, len(model))
 		}
-		verify.quiet(t, "step %d, op %d on key %v", step, op%12, k)
+		verify.quiet(t, "step %d, op %d on key %v", step, op, k)
 		if c.Stats().Migrating {
 			cov.mid++
 		}
@@ -135,7 +157,9 @@ type fuzzResult struct {
 
 // fuzzConcurrentOp applies op to key k, with value step, on c and model,
 // and returns the result c gave and the one model gives; kb is the key's
-// byte, which also picks among Shrink and Clear.
+// byte, which also picks among Shrink and Clear, the value that
+// CompareAndSwap and CompareAndDelete compare with (the key's if bit 5 is
+// clear) and DeleteFunc's predicate (values kb mod 3 modulo 3).
 func fuzzConcurrentOp(t *testing.T, step int, op, kb byte, k float64, c *Concurrent[float64, int], model map[float64]int) (got, want fuzzResult) {
 	v := step
 	old, had := model[k]
@@ -189,8 +213,46 @@ func fuzzConcurrentOp(t *testing.T, step int, op, kb byte, k float64, c *Concurr
 		}
 	case 11:
 		fuzzConcurrentSame(t, step, c, model)
+	case 12:
+		got.ok = c.CompareAndSwap(k, fuzzCompared(kb, old), v)
+		want.ok = had && kb&32 == 0
+		if want.ok {
+			model[k] = v
+		}
+	case 13:
+		got.ok = c.CompareAndDelete(k, fuzzCompared(kb, old))
+		want.ok = had && kb&32 == 0
+		if want.ok {
+			delete(model, k)
+		}
+	case 14:
+		called := false
+		got.v, got.ok = c.GetOrCompute(k, func() int { called = true; return v })
+		want = fuzzResult{old, had}
+		if !had {
+			model[k] = v
+			want.v = v
+		}
+		if called == had {
+			t.Fatalf("step %d: GetOrCompute(%v) with the key present %v called f: %v; want f called only for an absent key", step, k, had, called)
+		}
+	case 15:
+		del := func(_ float64, v int) bool { return v%3 == int(kb%3) }
+		c.DeleteFunc(del)
+		maps.DeleteFunc(model, del)
+		fuzzConcurrentSame(t, step, c, model)
 	}
 	return got, want
+}
+
+// fuzzCompared returns the value CompareAndSwap and CompareAndDelete
+// compare with: the key's value old if bit 5 of the key byte kb is clear,
+// else one that no entry holds.
+func fuzzCompared(kb byte, old int) int {
+	if kb&32 == 0 {
+		return old
+	}
+	return -1
 }
 
 // fuzzConcurrentSame fails unless All yields model's pairs: those of keys
@@ -240,6 +302,14 @@ func fuzzConcurrentSeeds() [][]byte {
 		// Check, Shrink, Clear, three Computes in a row (whose functions
 		// return each ComputeOp in turn), Swap, GetAndDelete, check.
 		seed = append(seed, 11, 0, 10, 8, 10, 1, 9, 2, 9, 4, 9, 6, 8, 3, 7, 3, 11, 0)
+		// GetOrCompute of absent and present keys, CompareAndSwap and
+		// CompareAndDelete with the value held and with another one, on
+		// a present key and on an absent one, then a DeleteFunc of a
+		// third of the values, one of the NaN entry too.
+		for k := range byte(12) {
+			seed = append(seed, 14, k, 14, k)
+		}
+		seed = append(seed, 14, 250, 12, 1, 12, 2|32, 12, 20, 13, 3, 13, 4|32, 13, 21, 15, 0, 15, 1, 11, 0)
 		seeds = append(seeds, seed)
 	}
 	return seeds

@@ -24,22 +24,27 @@ const (
 	refComputeUpdate // Compute whose function returns UpdateOp
 	refComputeDelete // ... DeleteOp
 	refComputeCancel // ... CancelOp
+	refCompareAndSwap
+	refCompareAndDelete
+	refGetOrCompute
 	refLen
 	refStats
 	refAll
+	refDeleteFunc // of the worker's own keys whose value is a multiple of 4
 	refShrink
 	refClear // only when one worker runs: it removes the others' keys
 	refKinds
 )
 
 var refNames = [refKinds]string{"Set", "Get", "Has", "Delete", "GetOrSet", "GetAndDelete", "Swap",
-	"Compute/update", "Compute/delete", "Compute/cancel", "Len", "Stats", "All", "Shrink", "Clear"}
+	"Compute/update", "Compute/delete", "Compute/cancel", "CompareAndSwap", "CompareAndDelete", "GetOrCompute",
+	"Len", "Stats", "All", "DeleteFunc", "Shrink", "Clear"}
 
 func (k refKind) String() string { return refNames[k] }
 
 // refKeyed reports whether calls of kind k name a key, which may be
 // present or absent.
-func (k refKind) keyed() bool { return k <= refComputeCancel }
+func (k refKind) keyed() bool { return k <= refGetOrCompute }
 
 // refGrow and refDrain weigh the kinds of call in a worker's two phases,
 // out of about 10,000: a phase's own kinds take most of the calls, so that
@@ -48,14 +53,21 @@ func (k refKind) keyed() bool { return k <= refComputeCancel }
 // while the map grows, so that a drain runs from its peak to where the
 // default policy compacts; Clear comes at the end of each drain.
 var (
-	refGrow  = [refKinds]int{refSet: 2000, refGet: 800, refHas: 400, refDelete: 100, refGetOrSet: 1500, refGetAndDelete: 100, refSwap: 1500, refComputeUpdate: 1000, refComputeDelete: 50, refComputeCancel: 300, refLen: 200, refStats: 200, refAll: 20, refShrink: 6}
-	refDrain = [refKinds]int{refSet: 50, refGet: 800, refHas: 400, refDelete: 2500, refGetOrSet: 50, refGetAndDelete: 2000, refSwap: 50, refComputeUpdate: 50, refComputeDelete: 1500, refComputeCancel: 300, refLen: 200, refStats: 200, refAll: 20}
+	refGrow = [refKinds]int{refSet: 2000, refGet: 800, refHas: 400, refDelete: 100, refGetOrSet: 1500, refGetAndDelete: 100, refSwap: 1500,
+		refComputeUpdate: 1000, refComputeDelete: 50, refComputeCancel: 300, refCompareAndSwap: 400, refCompareAndDelete: 50, refGetOrCompute: 800,
+		refLen: 200, refStats: 200, refAll: 20, refDeleteFunc: 4, refShrink: 6}
+	refDrain = [refKinds]int{refSet: 50, refGet: 800, refHas: 400, refDelete: 2500, refGetOrSet: 50, refGetAndDelete: 2000, refSwap: 50,
+		refComputeUpdate: 50, refComputeDelete: 1500, refComputeCancel: 300, refCompareAndSwap: 100, refCompareAndDelete: 1000, refGetOrCompute: 50,
+		refLen: 200, refStats: 200, refAll: 20, refDeleteFunc: 10}
 )
 
 // refCounts counts the calls a run made by kind, split by whether their
 // key was present, and what the map did meanwhile.
 type refCounts struct {
 	calls [refKinds][2]int // [kind][1 if the key was present]
+	// matched counts the CompareAndSwap and CompareAndDelete calls that
+	// found the value they compared with.
+	matched [2]int
 	// migratingCalls counts the calls after which Stats().Migrating was
 	// set (one worker only: Stats is then exact).
 	migratingCalls int
@@ -67,6 +79,8 @@ func (c *refCounts) add(o refCounts) {
 		c.calls[k][1] += o.calls[k][1]
 	}
 	c.migratingCalls += o.migratingCalls
+	c.matched[0] += o.matched[0]
+	c.matched[1] += o.matched[1]
 }
 
 // refMap is the reference: a native map under a mutex, shared by the
@@ -200,6 +214,42 @@ func refWorker(t *testing.T, c *shrinkmap.Concurrent[int, int], ref *refMap, see
 			default:
 				want.v, want.ok = old, had
 			}
+		case refCompareAndSwap, refCompareAndDelete:
+			// Half the calls compare with the value held, half with one
+			// no key holds.
+			cmp := old
+			if r.IntN(2) == 0 {
+				cmp = -1
+			}
+			want.ok = had && cmp == old
+			if want.ok {
+				n.matched[kind-refCompareAndSwap]++
+			}
+			if kind == refCompareAndSwap {
+				got.ok = c.CompareAndSwap(k, cmp, v)
+				if want.ok {
+					set(v)
+				}
+			} else if got.ok = c.CompareAndDelete(k, cmp); want.ok {
+				del()
+			}
+		case refGetOrCompute:
+			called := false
+			got.v, got.ok = c.GetOrCompute(k, func() int { called = true; return v })
+			want.v, want.ok = old, had
+			if !had {
+				want.v = v
+				set(v)
+			}
+			if called == had {
+				return fail(i, kind, k, "called f: %v with the key present: %v; want f called only for an absent key", called, had)
+			}
+		case refDeleteFunc:
+			removed, msg := refDeleteOwn(c, ref, lo, span)
+			if msg != "" {
+				return fail(i, kind, k, "%s", msg)
+			}
+			live -= removed
 		case refLen:
 			if l := c.Len(); alone && l != live || l < 0 || l > total {
 				return fail(i, kind, k, "Len() = %d; want %d alone, or within [0, %d]", l, live, total)
@@ -233,6 +283,55 @@ func refWorker(t *testing.T, c *shrinkmap.Concurrent[int, int], ref *refMap, see
 		}
 	}
 	return n
+}
+
+// refDeleteOwn calls DeleteFunc with a predicate that approves the keys of
+// the worker's own range [lo, lo+span) whose value is a multiple of 4, and
+// checks that it was called once for each own key, with ref's value (no
+// other goroutine writes them), and that it left ref's own keys but those.
+// It removes them from ref too and returns how many it removed, and what
+// is wrong, or "".
+func refDeleteOwn(c *shrinkmap.Concurrent[int, int], ref *refMap, lo, span int) (removed int, msg string) {
+	own := func(k int) bool { return lo <= k && k < lo+span }
+	approve := func(k, v int) bool { return own(k) && v%4 == 0 }
+	want := make(map[int]int)
+	ref.mu.Lock()
+	for k, v := range ref.m {
+		if own(k) {
+			want[k] = v
+		}
+	}
+	ref.mu.Unlock()
+	seen := make(map[int]bool)
+	c.DeleteFunc(func(k, v int) bool {
+		if !own(k) {
+			return false
+		}
+		if w, ok := want[k]; (!ok || w != v || seen[k]) && msg == "" {
+			msg = fmt.Sprintf("DeleteFunc called its predicate with %d=%d (seen before: %v); want %d (present: %v), each key once", k, v, seen[k], w, ok)
+		}
+		seen[k] = true
+		return approve(k, v)
+	})
+	if msg != "" {
+		return 0, msg
+	}
+	if len(seen) != len(want) {
+		return 0, fmt.Sprintf("DeleteFunc called its predicate for %d own keys; want all %d", len(seen), len(want))
+	}
+	ref.mu.Lock()
+	defer ref.mu.Unlock()
+	for k, v := range want {
+		got, ok := c.Get(k)
+		if approve(k, v) {
+			delete(ref.m, k)
+			removed++
+		}
+		if _, wantOK := ref.m[k]; ok != wantOK || ok && got != v {
+			return removed, fmt.Sprintf("after DeleteFunc, Get(%d) = %d, %v; want %d, %v", k, got, ok, v, wantOK)
+		}
+	}
+	return removed, ""
 }
 
 // refCheckAll checks an iteration over c against ref: every key of the
@@ -340,8 +439,8 @@ func TestConcurrentMatchesReference(t *testing.T) {
 				for _, n := range counts {
 					sum.add(n)
 				}
-				t.Logf("calls by kind [key absent, present]: %v; %d calls mid-resize; %d automatic compactions, %d incremental; %+v",
-					sum.calls, sum.migratingCalls, autos.Load(), incremental.Load(), c.Stats())
+				t.Logf("calls by kind [key absent, present]: %v; %v CompareAndSwap, CompareAndDelete matched; %d calls mid-resize; %d automatic compactions, %d incremental; %+v",
+					sum.calls, sum.matched, sum.migratingCalls, autos.Load(), incremental.Load(), c.Stats())
 				for k := range refKinds {
 					switch {
 					case k == refClear && workers > 1:
@@ -350,6 +449,9 @@ func TestConcurrentMatchesReference(t *testing.T) {
 					case sum.calls[k][0]+sum.calls[k][1] == 0:
 						t.Errorf("no %v call", k)
 					}
+				}
+				if sum.matched[0] == 0 || sum.matched[1] == 0 {
+					t.Errorf("CompareAndSwap, CompareAndDelete calls that found the value they compared with: %v; want some of each", sum.matched)
 				}
 				if workers == 1 || cfg.compacts {
 					if autos.Load() == 0 {

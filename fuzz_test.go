@@ -52,6 +52,9 @@ type fuzzCoverage struct {
 	clears int                // fuzzClear operations that cleared
 	body   [fuzzBodyKinds]int // loop-body actions by kind
 	floats int                // inputs with float64 keys
+	// deleteFuncs counts the fuzzClear operations that called DeleteFunc
+	// and deleteFuncRemoved the entries these removed.
+	deleteFuncs, deleteFuncRemoved int
 	// hookPanics and policyPanics count the calls told to panic.
 	hookPanics, policyPanics int
 
@@ -70,6 +73,8 @@ func (c *fuzzCoverage) add(o fuzzCoverage) {
 	}
 	c.sweeps += o.sweeps
 	c.clears += o.clears
+	c.deleteFuncs += o.deleteFuncs
+	c.deleteFuncRemoved += o.deleteFuncRemoved
 	c.floats += o.floats
 	c.hookPanics += o.hookPanics
 	c.policyPanics += o.policyPanics
@@ -154,7 +159,7 @@ const (
 	fuzzFill          // n, start (2 bytes each): Set start .. start+n-1 (n mod 1<<15, +1)
 	fuzzDrain         // n (2 bytes): Delete up to n present keys
 	fuzzShrink        // Shrink
-	fuzzClear         // Clear if the high bits are 0, else Get(key byte)
+	fuzzClear         // Clear if the high bits are 0; if 1, mod, rem (1 byte each): DeleteFunc of the values rem mod (mod % 16), none for mod 0; else Get(key byte)
 	fuzzAll           // n (1 byte), n body bytes: range over All, each yield reading body bytes (see fuzzBody)
 	fuzzPull          // the same through iter.Pull2
 	fuzzGets          // n, key (1 byte each): Get(key) n times, which must not move a migration along
@@ -218,10 +223,15 @@ func fuzzRun[K comparable](t *testing.T, in *fuzzInput, keys modelKeys[K], cfg m
 		case fuzzShrink:
 			h.shrink()
 		case fuzzClear:
-			if op>>4 == 0 {
+			switch op >> 4 {
+			case 0:
 				cov.clears++
 				h.clear()
-			} else {
+			case 1:
+				mod := int(in.byte() % 16)
+				cov.deleteFuncs++
+				h.deleteFunc(mod, int(in.byte())%max(mod, 1))
+			default:
 				h.get(key(), false)
 			}
 		case fuzzAll, fuzzPull:
@@ -258,6 +268,7 @@ func fuzzRun[K comparable](t *testing.T, in *fuzzInput, keys modelKeys[K], cfg m
 	cov.harness.ops, cov.harness.migratingOps, cov.harness.migrations, cov.harness.finished = h.ops, h.migratingOps, h.migrations, h.finished
 	cov.harness.autos, cov.harness.panics, cov.harness.nanSets = h.autos, h.panics, h.nanSets
 	cov.harness.iterations, cov.harness.pulls, cov.harness.sweepEnds = h.iterations, h.pulls, h.sweepEnds
+	cov.deleteFuncRemoved = h.deleteFuncRemoved
 	return cov
 }
 
@@ -365,7 +376,8 @@ func fuzzSeeds() [][]byte {
 		return fuzzOps(cfg).fill(16384, 0).drain(2100).
 			op(fuzzSet, 1).op(fuzzGet, 2).op(fuzzDelete, 3).op(fuzzNaN1).op(fuzzNaN2).
 			op(fuzzAll, body...).op(fuzzPull, body...).op(fuzzGets, 200, 5).
-			op(fuzzChurn, 255, 0x40, 0).op(fuzzClone).drain(2000).op(fuzzCheck)
+			op(fuzzChurn, 255, 0x40, 0).op(fuzzClone).op(fuzzClear|1<<4, 7, 3).drain(2000).op(fuzzCheck).
+			op(fuzzClear|1<<4, 0, 0).op(fuzzClear|1<<4, 1, 0)
 	}
 	mixed := fuzzOps{4, 3, 0, 1}
 	for i := range 64 {
@@ -385,7 +397,8 @@ func fuzzSeeds() [][]byte {
 		// A hook that panics on every other call and a policy on every
 		// third, loop bodies that break and panic, and a Clear.
 		fuzzOps{0, 3, 0x60, 1}.fill(3000, 0).drain(2900).fill(100, 0).
-			op(fuzzAll, 3, 2, 9, 7).op(fuzzAll, 2, 4, 0xff).op(fuzzClear).fill(100, 0).op(fuzzCheck),
+			op(fuzzAll, 3, 2, 9, 7).op(fuzzAll, 2, 4, 0xff).op(fuzzClear).fill(100, 0).op(fuzzCheck).
+			fill(3000, 0).drain(2000).op(fuzzClear|1<<4, 2, 1),
 		mixed,
 	}
 }

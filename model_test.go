@@ -3,6 +3,7 @@ package shrinkmap
 import (
 	"fmt"
 	"iter"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -194,6 +195,9 @@ type modelHarness[K comparable] struct {
 	iterations, pulls, midMigrationIters, bodyOps, checks, stopped, settled         int
 	drainedStays, sweeps, concurrentReads                                           int
 	sweepEnds, sweepCompactions, reuses                                             int
+	// DeleteFunc calls, those that found the map migrating, entries they
+	// removed.
+	deleteFuncs, deleteFuncsMid, deleteFuncRemoved int
 }
 
 func newModelHarness[K comparable](t testing.TB, keys modelKeys[K], cfg modelConfig) *modelHarness[K] {
@@ -310,24 +314,97 @@ func (h *modelHarness[K]) del(k K) {
 	st := modelStep[K]{op: opDelete, key: k, removed: present, sized: max(h.m.xs().curSized, len(h.m.cur))}
 	if present {
 		st.uncopied = h.uncopied(k)
-		i, last := h.pos[k], len(h.list)-1
-		h.list[i] = h.list[last]
-		h.pos[h.list[i]] = i
-		h.list = h.list[:last]
-		delete(h.pos, k)
-		delete(h.want, k)
+		h.forget(k)
 		h.deletes++
-		h.removals++
 		if 4*h.len() < max(h.peak, h.drainedFrom) {
 			h.lowDeletes++
 		} else {
 			h.lowDeletes = 0
 		}
-		h.forIters(func(it *modelIter[K]) { it.gone[k] = true })
 	}
 	h.forIters(func(it *modelIter[K]) { it.wrote = true })
 	h.do(func() { h.m.Delete(k) })
 	h.after(st)
+}
+
+// forget removes the present key k from the model, as a removal.
+func (h *modelHarness[K]) forget(k K) {
+	i, last := h.pos[k], len(h.list)-1
+	h.list[i] = h.list[last]
+	h.pos[h.list[i]] = i
+	h.list = h.list[:last]
+	delete(h.pos, k)
+	delete(h.want, k)
+	h.removals++
+	h.forIters(func(it *modelIter[K]) { it.gone[k] = true })
+}
+
+// deleteFunc calls DeleteFunc with a predicate that approves the entries
+// whose value is rem modulo mod (none if mod is 0), checks each call of the
+// predicate as checkYield checks a yield, and compares the map with
+// maps.DeleteFunc applied to the model. DeleteFunc is a loop over All
+// whose body deletes, whose steps iterate checks one by one (sweep); here
+// the harness checks the outcome and the hook's calls, one per compaction
+// completed, then adopts the map's compaction history. A hook or policy
+// that panics ends DeleteFunc in the Delete of the last approved entry or
+// at the loop's end: the entries approved before it must be gone.
+// Call it outside loop bodies.
+func (h *modelHarness[K]) deleteFunc(mod, rem int) {
+	approve := func(_ K, v int) bool { return mod > 0 && v%mod == rem }
+	want := maps.Clone(h.want)
+	maps.DeleteFunc(want, approve)
+	it := h.newIter()
+	prev, hooks := h.prev, h.hooks
+	var approved []K
+	panicked := h.do(func() {
+		h.m.DeleteFunc(func(k K, v int) bool {
+			h.checkYield(it, k, v)
+			ok := approve(k, v)
+			if ok && k == k {
+				approved = append(approved, k)
+			}
+			return ok
+		})
+	})
+	h.deleteFuncs++
+	if prev.Migrating {
+		h.deleteFuncsMid++
+	}
+	if panicked {
+		for i, k := range approved {
+			if i < len(approved)-1 && h.m.Has(k) {
+				h.failf("DeleteFunc ended by a panic after approving %d entries left %v (approved %d-th) in the map; want it deleted", len(approved), k, i+1)
+			}
+		}
+		if n := len(approved); n > 0 && h.m.Has(approved[n-1]) {
+			want[approved[n-1]] = h.want[approved[n-1]]
+			approved = approved[:n-1]
+		}
+	} else {
+		h.checkIterEnd(it)
+	}
+	for _, k := range approved {
+		h.forget(k)
+	}
+	h.deleteFuncRemoved += len(approved)
+	if !maps.Equal(h.want, want) {
+		h.failf("DeleteFunc(value %% %d == %d) left %d entries; want %d, as maps.DeleteFunc leaves", mod, rem, len(h.want), len(want))
+	}
+	s := h.m.Stats()
+	if !panicked && h.hooks-hooks != s.Shrinks-prev.Shrinks {
+		h.failf("DeleteFunc called the hook %d times and completed %d compactions (Stats %+v before, %+v after); want one call per compaction", h.hooks-hooks, s.Shrinks-prev.Shrinks, prev, s)
+	}
+	x := h.m.xs()
+	hist := x.hist // as Stats reads it: brought up to Len
+	hist.grew(s.Len)
+	h.peak, h.deletes, h.lowDeletes = hist.peak, hist.deletes, hist.lowDeletes
+	h.refills, h.drainedFrom, h.refillAt = hist.refills, hist.drainedFrom, hist.refillAt
+	if x.mig != nil {
+		h.migEntries, h.migBefore = x.mig.entries, x.mig.before
+	}
+	h.calls, h.events = nil, nil
+	h.prev, h.sized = s, max(x.curSized, len(h.m.cur))
+	h.checkAll()
 }
 
 // failf fails the test now. The checks that run after every operation call
@@ -708,17 +785,7 @@ func (h *modelHarness[K]) checkAll() {
 // end of a complete iteration it checks that every entry present all along
 // was yielded.
 func (h *modelHarness[K]) iterate(pull bool, body func(k K, v, i int) modelAct) {
-	it := &modelIter[K]{
-		start: make(map[K]bool, len(h.want)), startNaN: make(map[int]bool, len(h.nans)),
-		gone: map[K]bool{}, seen: map[K]bool{}, seenNaN: map[int]bool{},
-		removed0: h.removals,
-	}
-	for k := range h.want {
-		it.start[k] = true
-	}
-	for v := range h.nans {
-		it.startNaN[v] = true
-	}
+	it := h.newIter()
 	h.iterations++
 	if h.prev.Migrating {
 		h.midMigrationIters++
@@ -782,9 +849,30 @@ func (h *modelHarness[K]) iterate(pull bool, body func(k K, v, i int) modelAct) 
 		h.iters = h.iters[:len(h.iters)-1]
 		h.after(h.iterEnd(it, !bodyPanicked))
 	}
-	if !ended || it.cleared {
-		return
+	if ended && !it.cleared {
+		h.checkIterEnd(it)
 	}
+}
+
+// newIter returns the tracker of an iteration that starts now.
+func (h *modelHarness[K]) newIter() *modelIter[K] {
+	it := &modelIter[K]{
+		start: make(map[K]bool, len(h.want)), startNaN: make(map[int]bool, len(h.nans)),
+		gone: map[K]bool{}, seen: map[K]bool{}, seenNaN: map[int]bool{},
+		removed0: h.removals,
+	}
+	for k := range h.want {
+		it.start[k] = true
+	}
+	for v := range h.nans {
+		it.startNaN[v] = true
+	}
+	return it
+}
+
+// checkIterEnd checks that an iteration that ran to its end yielded every
+// entry present all along.
+func (h *modelHarness[K]) checkIterEnd(it *modelIter[K]) {
 	for k := range it.start {
 		if !it.seen[k] && !it.gone[k] {
 			h.failf("All() never yielded %v, present for the whole iteration", k)
@@ -1071,6 +1159,8 @@ func (d *modelDriver[K]) action(w *[doKinds]int, migrating bool) {
 		d.clear()
 	case d.r.IntN(pick3(small, migrating, 800, 4000, 50000)) == 0:
 		d.checkClone()
+	case !d.noIter && d.r.IntN(pick3(small, migrating, 600, 3000, 40000)) == 0 && !d.holdDeleteFunc():
+		d.randomDeleteFunc(n)
 	}
 	d.sinceFull++
 	n = d.len()
@@ -1086,6 +1176,12 @@ func (d *modelDriver[K]) action(w *[doKinds]int, migrating bool) {
 func (d *modelDriver[K]) holdShrink() bool { return d.noShrink || d.prev.Migrating && d.finished == 0 }
 
 func (d *modelDriver[K]) holdClear() bool { return d.noClear || d.prev.Migrating && d.finished == 0 }
+
+// holdDeleteFunc reports whether random DeleteFunc calls are held back: a
+// DeleteFunc is a loop whose body deletes, and the end of such a loop
+// completes a small migration at once, so it waits, as Shrink and Clear
+// do, until the first migration of the run has completed by its steps.
+func (d *modelDriver[K]) holdDeleteFunc() bool { return d.prev.Migrating && d.finished == 0 }
 
 // pick3 chooses a rate for small maps, for maps mid-migration, and for
 // other large maps.
@@ -1185,6 +1281,18 @@ func (d *modelDriver[K]) bodyAction(k K, n int) {
 		}
 	}
 	d.get(k, false)
+}
+
+// randomDeleteFunc calls DeleteFunc on a map of n entries with a random
+// predicate: one that approves no entry, one in 97 or one in 7, or, for a
+// small map, every entry.
+func (d *modelDriver[K]) randomDeleteFunc(n int) {
+	mods := []int{0, 97, 7, 1}
+	if n >= 256 {
+		mods = mods[:3]
+	}
+	mod := mods[d.r.IntN(len(mods))]
+	d.deleteFunc(mod, d.r.IntN(max(mod, 1)))
 }
 
 // checkClone compares a Clone of the map with the model.
@@ -1376,8 +1484,8 @@ func modelConfigs() []modelConfig {
 // the policy is Never or the step 0, and iterations of every kind.
 func requireCovered[K comparable](t *testing.T, h *modelHarness[K], cfg modelConfig, plan modelPlan) {
 	t.Helper()
-	t.Logf("%d ops (%d mid-migration), %d migrations (%d completed, %d ended by Shrink or Clear), %d compactions at once, %d Shrink, %d Clear, %d iterations (%d pulled, %d mid-migration, %d body ops), %d full checks, %d sweep ends (%d compacted), %d spare tables reused",
-		h.ops, h.migratingOps, h.migrations, h.finished, h.stopped, h.autos, h.manual, h.clears, h.iterations, h.pulls, h.midMigrationIters, h.bodyOps, h.checks, h.sweepEnds, h.sweepCompactions, h.reuses)
+	t.Logf("%d ops (%d mid-migration), %d migrations (%d completed, %d ended by Shrink or Clear), %d compactions at once, %d Shrink, %d Clear, %d iterations (%d pulled, %d mid-migration, %d body ops), %d full checks, %d sweep ends (%d compacted), %d spare tables reused, %d DeleteFunc calls (%d mid-migration, %d entries removed)",
+		h.ops, h.migratingOps, h.migrations, h.finished, h.stopped, h.autos, h.manual, h.clears, h.iterations, h.pulls, h.midMigrationIters, h.bodyOps, h.checks, h.sweepEnds, h.sweepCompactions, h.reuses, h.deleteFuncs, h.deleteFuncsMid, h.deleteFuncRemoved)
 	_, never := cfg.policy.(neverPolicy)
 	switch {
 	case never:
@@ -1406,6 +1514,8 @@ func requireCovered[K comparable](t *testing.T, h *modelHarness[K], cfg modelCon
 	require.GreaterOrEqualf(t, h.pulls, 1, "no iteration through iter.Pull2")
 	require.GreaterOrEqualf(t, h.sweepEnds, 1, "no sweep (a loop whose body removed entries) ended")
 	require.GreaterOrEqualf(t, h.bodyOps, 20, "%d operations in loop bodies; want many", h.bodyOps)
+	require.GreaterOrEqualf(t, h.deleteFuncs, 2, "%d DeleteFunc calls; want several", h.deleteFuncs)
+	require.Positivef(t, h.deleteFuncRemoved, "DeleteFunc calls removed no entry")
 }
 
 // TestModel runs the model for every configuration of modelConfigs with

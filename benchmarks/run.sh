@@ -2,7 +2,8 @@
 # Regenerates benchmarks/results: the traffic-burst chart and table
 # (burst.png, burst.svg, burst.md) and one benchstat table per benchmark
 # group (ops.md, churn.md, spike.md, drain-latency.md, retained.md,
-# many-maps.md, memory-limit.md, concurrent.md), with the raw benchmark output in results/raw/.
+# many-maps.md, memory-limit.md, concurrent.md, bytes-per-entry.md), with the raw benchmark
+# output in results/raw/.
 #
 #   bash benchmarks/run.sh            # everything, -count 6 (about an hour on 2 busy cores)
 #   COUNT=1 bash benchmarks/run.sh    # a quick look
@@ -10,7 +11,7 @@
 #   RENDER_ONLY=1 bash benchmarks/run.sh ops  # rewrite results/ops.md from results/raw/ops.txt
 #
 # Parts: burst ops churn spike drain-latency retained many-maps memory-limit
-# concurrent concurrent-latency.
+# concurrent concurrent-latency bytes-per-entry.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -74,7 +75,7 @@ bench() {
 
 parts=("$@")
 if [ ${#parts[@]} -eq 0 ]; then
-	parts=(burst ops churn spike drain-latency retained many-maps memory-limit concurrent concurrent-latency)
+	parts=(burst ops churn spike drain-latency retained many-maps memory-limit concurrent concurrent-latency bytes-per-entry)
 fi
 for part in "${parts[@]}"; do
 	case $part in
@@ -97,8 +98,10 @@ for part in "${parts[@]}"; do
 		-bench '^BenchmarkConcurrent$' -benchtime 200ms -cpu 1,2,4 ;;
 	concurrent-latency) bench concurrent-latency "longest operation while one goroutine inserts 4M int keys (grow) and deletes them (drain)" xsync.Map \
 		-bench '^BenchmarkConcurrentLatency$' -benchtime 1x ;;
+	bytes-per-entry) bench bytes-per-entry "heap bytes per entry of a map filled with 1k, 64k and 1M int keys and values (after GC)" native \
+		-bench '^BenchmarkBytesPerEntry$' -benchtime 1x ;;
 	*)
-		echo "run.sh: unknown part $part; want one of burst ops churn spike drain-latency retained many-maps memory-limit concurrent concurrent-latency" >&2
+		echo "run.sh: unknown part $part; want one of burst ops churn spike drain-latency retained many-maps memory-limit concurrent concurrent-latency bytes-per-entry" >&2
 		exit 2
 		;;
 	esac
