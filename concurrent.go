@@ -3,7 +3,6 @@ package shrinkmap
 import (
 	"fmt"
 	"iter"
-	"math/bits"
 	"runtime"
 	"weak"
 
@@ -20,17 +19,19 @@ import (
 // [WithIncremental], whose step counts buckets here) rather than pausing
 // one write for the whole copy. Unlike [sync.Map] it is typed and gives a
 // drained table back whole; a map owned by one goroutine is faster as a
-// [ShrinkMap]. The zero value is not usable: make a Concurrent with
-// [NewConcurrent], and do not copy it after first use. [Concurrent.Close]
+// [ShrinkMap]. The zero value is an empty map ready to use, as
+// NewConcurrent() makes with no options; its first write allocates its
+// table, also when several goroutines make it at once. Do not copy a
+// Concurrent after first use. An empty or small map holds a few hundred
+// bytes besides its table: its counts take one word each until two
+// writers meet on them (see [WithCounterStripes]). [Concurrent.Close]
 // stops the goroutine of [WithCompactEvery].
 type Concurrent[K comparable, V any] struct {
 	_     noCopy
 	table table.Map[K, V]
-	cfg   config
+	cfg   *config    // nil for the defaults
 	bg    *compactor // nil without WithCompactEvery
-	// cleanup stops bg once the map is unreachable.
-	cleanup runtime.Cleanup
-	pol     policyState
+	pol   policyState
 }
 
 // DefaultCounterStripes returns the number of counter stripes of a
@@ -40,10 +41,12 @@ type Concurrent[K comparable, V any] struct {
 // different cores rarely share a counter's cache line; Len and Stats sum
 // them in O(stripes).
 func DefaultCounterStripes() int {
-	return max(16, 1<<bits.Len(uint(4*runtime.GOMAXPROCS(0)-1)))
+	return table.DefaultStripes()
 }
 
-// NewConcurrent returns an empty map configured by opts. It panics with a
+// NewConcurrent returns an empty map configured by opts; with no options
+// it is the same as a zero Concurrent, whose first write allocates the
+// table. It panics with a
 // message naming the field, the value and the allowed range if an option
 // is invalid. The options apply as follows:
 //   - [WithPolicy]'s policy is consulted with the whole map's [Stats] (see
@@ -62,21 +65,37 @@ func DefaultCounterStripes() int {
 //     [WithCompactEvery] starts a background goroutine, which Close stops;
 //     both are Concurrent's own.
 func NewConcurrent[K comparable, V any](opts ...Option) *Concurrent[K, V] {
+	c := new(Concurrent[K, V])
+	if len(opts) == 0 {
+		return c
+	}
 	cfg := newConfig(opts)
+	c.cfg = &cfg
 	stripes := cfg.stripes
 	if stripes == 0 {
 		stripes = DefaultCounterStripes()
 	}
-	c := &Concurrent[K, V]{cfg: cfg}
 	c.table.Init(table.Config{Capacity: cfg.capacity, Stripes: stripes, Step: cfg.step})
 	if cfg.compactEvery > 0 {
 		c.bg = &compactor{stop: make(chan struct{}), done: make(chan struct{})}
 		// The goroutine holds the map weakly, so that a map dropped without
 		// Close becomes unreachable and the cleanup stops it.
 		go compactLoop(c.bg, weak.Make(c), cfg.compactEvery)
-		c.cleanup = runtime.AddCleanup(c, (*compactor).halt, c.bg)
+		c.bg.cleanup = runtime.AddCleanup(c, (*compactor).halt, c.bg)
 	}
 	return c
+}
+
+// concurrentDefaults is the configuration of a Concurrent made with no
+// options, or a zero one.
+var concurrentDefaults = defaultConfig()
+
+// config returns c's configuration.
+func (c *Concurrent[K, V]) config() *config {
+	if c.cfg == nil {
+		return &concurrentDefaults
+	}
+	return c.cfg
 }
 
 // Get returns the value stored for k and whether it was present. It takes

@@ -69,14 +69,22 @@ func (c *Concurrent[K, V]) after(n table.Note) {
 	}
 }
 
-// react runs the policy check that n says is due, moving the first step of
-// a compaction it starts, and then the shrink hook of each compaction
-// published. A panic in the policy or the hook propagates to the caller
-// with the write done.
+// react runs the shrink hook of the resize that n says the write
+// published, then the policy check that n says is due, or that came due
+// while that resize ran. A panic in the policy or the hook propagates to
+// the caller with the write done.
 func (c *Concurrent[K, V]) react(n table.Note) {
-	started := n.Deletes > 0 && c.check(n.Deletes)
 	c.published(n.Done)
-	if started {
+	if n.Deletes > 0 {
+		c.checkAndStep(n.Deletes)
+	}
+}
+
+// checkAndStep runs a policy check that deletes deletes made due, and moves
+// the first step of the compaction it starts. A table that one step moves
+// is compacted at once.
+func (c *Concurrent[K, V]) checkAndStep(deletes int) {
+	if c.check(deletes) {
 		d, _ := c.table.Step(1)
 		c.published(d)
 	}
@@ -95,27 +103,35 @@ func (c *Concurrent[K, V]) check(deletes int) bool {
 	}
 	s := statsOf(u)
 	c.table.CheckEvery(s.Len / 8)
-	buckets := table.BucketsFor(max(s.Len, c.cfg.capacity))
-	reason, ok := c.askPolicy(&s, deletes, buckets < u.Buckets)
-	if !ok {
-		return false
-	}
-	r := table.Resize{Kind: table.Compact, Buckets: buckets, Cause: int(reason)}
-	return c.table.StartResize(r, u.Gen)
+	buckets := table.BucketsFor(max(s.Len, c.config().capacity))
+	return c.askPolicy(&s, u.Gen, deletes, buckets, buckets < u.Buckets)
 }
 
 // askPolicy records a policy check that saw s and deletes since the last
-// one, and, if smaller (a table for the live entries would have fewer
-// buckets), asks the policy. It reports whether to compact, and why.
-func (c *Concurrent[K, V]) askPolicy(s *Stats, deletes int, smaller bool) (ShrinkReason, bool) {
+// one, and, if smaller (a table of buckets would hold the live entries in
+// fewer buckets than table generation gen), asks the policy and starts
+// the compaction it agrees to. It reports whether it started one. A
+// compaction that loses to another resize leaves the policy's state as the
+// check found it, so that it does not await that compaction.
+func (c *Concurrent[K, V]) askPolicy(s *Stats, gen uint64, deletes, buckets int, smaller bool) bool {
 	c.pol.mu.Lock()
 	defer c.pol.mu.Unlock()
 	shrinks := c.table.Compactions()
 	c.pol.observe(s, deletes, smaller, shrinks)
 	if !smaller {
-		return 0, false
+		return false
 	}
-	return c.pol.decide(c.cfg.policy, *s, shrinks)
+	before := c.pol.hist
+	reason, ok := c.pol.decide(c.config().policy, *s, shrinks)
+	if !ok {
+		return false
+	}
+	r := table.Resize{Kind: table.Compact, Buckets: buckets, Cause: int(reason)}
+	if c.table.StartResize(r, gen) {
+		return true
+	}
+	c.pol.hist, c.pol.awaited = before, shrinks
+	return false
 }
 
 // resizeNow finishes any resize in progress, then resizes the table now:
@@ -123,6 +139,9 @@ func (c *Concurrent[K, V]) askPolicy(s *Stats, deletes int, smaller bool) (Shrin
 // table.Clear into an empty one sized for the capacity floor.
 func (c *Concurrent[K, V]) resizeNow(kind table.Kind) {
 	for {
+		if kind == table.Clear && !c.table.HasTable() {
+			return // nothing to clear, and no table to give back
+		}
 		u := c.table.Usage()
 		if u.Resize != table.None {
 			c.published(c.table.Finish(u.Gen))
@@ -130,7 +149,7 @@ func (c *Concurrent[K, V]) resizeNow(kind table.Kind) {
 		}
 		buckets := table.BucketsFor(u.Len)
 		if kind == table.Clear {
-			buckets = table.BucketsFor(c.cfg.capacity)
+			buckets = table.BucketsFor(c.config().capacity)
 		}
 		r := table.Resize{Kind: kind, Buckets: buckets, Whole: true, Cause: int(ReasonManual)}
 		if !c.table.StartResize(r, u.Gen) {
@@ -150,12 +169,23 @@ func (c *Concurrent[K, V]) resizeNow(kind table.Kind) {
 }
 
 // published runs the shrink hook if d, a resize just published (or nil),
-// is a compaction.
+// is a compaction, and then the policy check that came due while it ran,
+// if any.
 func (c *Concurrent[K, V]) published(d *table.Done) {
-	if d == nil || d.Kind != table.Compact || c.cfg.hook == nil {
+	if d == nil {
 		return
 	}
-	c.cfg.hook(ShrinkEvent{
+	if hook := c.config().hook; d.Kind == table.Compact && hook != nil {
+		c.runHook(hook, d)
+	}
+	if d.Skipped > 0 {
+		c.checkAndStep(d.Skipped)
+	}
+}
+
+// runHook calls hook with the ShrinkEvent of compaction d.
+func (c *Concurrent[K, V]) runHook(hook func(ShrinkEvent), d *table.Done) {
+	hook(ShrinkEvent{
 		Entries:     d.Entries,
 		BytesBefore: d.Bytes,
 		BytesAfter:  c.table.Usage().Bytes,
