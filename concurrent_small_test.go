@@ -1,6 +1,7 @@
 package shrinkmap_test
 
 import (
+	"runtime"
 	"testing"
 	"unsafe"
 
@@ -23,7 +24,9 @@ func TestConcurrentEmptyHeap(t *testing.T) {
 	each := heap/maps - int64(unsafe.Sizeof(uintptr(0)))
 	t.Logf("an empty Concurrent[int, int] holds %d B of heap (unsafe.Sizeof %d B); an empty native map %d B",
 		each, unsafe.Sizeof(shrinkmap.Concurrent[int, int]{}), heapOf(func() any { return make(map[int]int) }))
-	require.Positive(t, each, "heap of an empty Concurrent")
+	// The struct alone: the first write makes the table, and the counts
+	// are one word each until writers contend.
+	require.LessOrEqualf(t, each, int64(256), "heap of an empty Concurrent[int, int]; want its struct's alone")
 }
 
 func TestConcurrentManyDrainedMapsHeap(t *testing.T) {
@@ -60,4 +63,42 @@ func TestConcurrentManyDrainedMapsHeap(t *testing.T) {
 	})
 	t.Logf("%d Concurrent maps of %d drained to %d: %d B (%d B each), fresh native maps %d B (%d B each): %.2fx",
 		maps, peak, live, ours, ours/int64(maps), fresh, fresh/int64(maps), float64(ours)/float64(fresh))
+	require.LessOrEqualf(t, float64(ours), 2.2*float64(fresh), "heap of %d drained Concurrent maps; want <= 2.2x fresh native maps' %d B", maps, fresh)
+}
+
+func TestConcurrentClearAllocations(t *testing.T) {
+	// As sync.Map's TestMapClearOneAllocation: Clear allocates at most one
+	// object, the one-bucket table that replaces the old one.
+	var zero shrinkmap.Concurrent[int, int]
+	if a := testing.AllocsPerRun(10, zero.Clear); a > 0 {
+		t.Errorf("Clear() of a zero map: %v allocations; want 0", a)
+	}
+	empty := shrinkmap.NewConcurrent[int, int]()
+	empty.Set(1, 1)
+	empty.Delete(1)
+	if a := testing.AllocsPerRun(10, empty.Clear); a > 1 {
+		t.Errorf("Clear() of an empty map: %v allocations; want at most 1", a)
+	}
+	large := shrinkmap.NewConcurrent[int, int]()
+	for k := range 100_000 {
+		large.Set(k, k)
+	}
+	for large.Stats().Migrating { // the fill's growth, if still in progress
+		large.Delete(-1)
+	}
+	if a := mallocsOf(large.Clear); a > 1 {
+		t.Errorf("Clear() of a map of 100,000 entries: %d allocations; want at most 1", a)
+	}
+	require.Equal(t, shrinkmap.Stats{TableBytes: 64}, large.Stats(), "Stats() after Clear() of the large map")
+}
+
+// mallocsOf returns the heap allocations that one call of f makes, on one
+// processor, as testing.AllocsPerRun counts them.
+func mallocsOf(f func()) uint64 {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.Mallocs - before.Mallocs
 }
