@@ -36,10 +36,10 @@ type Concurrent[K comparable, V any] struct {
 
 // DefaultCounterStripes returns the number of counter stripes of a
 // Concurrent made without WithCounterStripes: 4*GOMAXPROCS (read when it
-// is called) rounded up to a power of two, and at least 16. Each write
-// adds to one stripe, picked by the key's hash, so that writers on
-// different cores rarely share a counter's cache line; Len and Stats sum
-// them in O(stripes).
+// is called) rounded up to a power of two, and at least 16. Once writers
+// contend (see WithCounterStripes), each write adds to one stripe, picked
+// by the key's hash, so that writers on different cores rarely share a
+// counter's cache line; Len and Stats sum them in O(stripes).
 func DefaultCounterStripes() int {
 	return table.DefaultStripes()
 }
@@ -211,7 +211,7 @@ func badOp(op ComputeOp) string {
 	return fmt.Sprintf("shrinkmap: Compute function returned ComputeOp(%d); want CancelOp, UpdateOp or DeleteOp", int(op))
 }
 
-// Len returns the number of entries, summed over the counter stripes in
+// Len returns the number of entries, summed over the counters in
 // O(stripes) time. It is exact when no other goroutine writes meanwhile;
 // otherwise it is not a snapshot of any one instant.
 func (c *Concurrent[K, V]) Len() int {
@@ -222,7 +222,9 @@ func (c *Concurrent[K, V]) Len() int {
 // for the WithCapacity floor, so that the old one's memory can be freed;
 // unlike the builtin clear, which keeps the table. It first finishes any
 // resize in progress, then visits every bucket: O(Len + table size) time.
-// An entry that another goroutine sets during Clear may survive it.
+// It allocates only the new table, one object without WithCapacity, and
+// nothing on a map that has no table yet. An entry that another goroutine
+// sets during Clear may survive it.
 func (c *Concurrent[K, V]) Clear() {
 	c.resizeNow(table.Clear)
 }
@@ -239,9 +241,9 @@ func (c *Concurrent[K, V]) Shrink() {
 // Stats returns the map's Stats, computed in O(stripes) time from the
 // counter stripes and the table; under concurrent writes they are not a
 // snapshot of one instant. For a Concurrent map:
-//   - Peak is the sum of the stripes' peaks, which is at least the largest
-//     Len since the last compaction or Clear, and more if the stripes
-//     peaked at different times;
+//   - Peak is the sum of the counters' peaks, which is at least the
+//     largest Len since the last compaction or Clear, and more if the
+//     counters peaked at different times;
 //   - TableBytes counts the bucket arrays (of both tables during a
 //     resize), the overflow buckets, and one entry object per live entry;
 //   - WastedBytes is the bytes of head buckets beyond those of a table

@@ -154,20 +154,14 @@ func TestDeleteFuncGivesTableBack(t *testing.T) {
 				// gets no processor during DeleteFunc.
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 			}
-			c := shrinkmap.NewConcurrent[int, int]()
-			for k := range n {
-				c.Set(k, k)
-			}
+			c := concurrentOfInts(n)
 			c.DeleteFunc(keep)
 			// No write after DeleteFunc: its own deletes finish what they
 			// start.
 			s := c.Stats()
 			require.Equal(t, n/100, s.Len)
 			require.Falsef(t, s.Migrating, "Stats() = %+v after DeleteFunc of 99%%; want no resize in progress", s)
-			fresh := shrinkmap.NewConcurrent[int, int]()
-			for k := range n / 100 {
-				fresh.Set(k, k)
-			}
+			fresh := concurrentOfInts(n / 100)
 			require.LessOrEqualf(t, s.TableBytes, 2*fresh.Stats().TableBytes, "Stats() = %+v after DeleteFunc of 99%%; want at most twice a fresh map's %+v", s, fresh.Stats())
 			for k := range n {
 				_, ok := c.Get(k)
@@ -176,4 +170,14 @@ func TestDeleteFuncGivesTableBack(t *testing.T) {
 			require.Positivef(t, s.Shrinks, "Stats() = %+v after DeleteFunc of 99%%; want compactions", s)
 		})
 	}
+}
+
+// concurrentOfInts returns a Concurrent holding keys [0, n) mapped to
+// themselves.
+func concurrentOfInts(n int) *shrinkmap.Concurrent[int, int] {
+	c := shrinkmap.NewConcurrent[int, int]()
+	for k := range n {
+		c.Set(k, k)
+	}
+	return c
 }

@@ -10,7 +10,8 @@ import (
 )
 
 // Tests of what a Concurrent with few entries costs: the heap of an empty
-// one, of many drained ones against native maps, and Clear's allocations.
+// one and Clear's allocations (TestManySmallMapsDrainedHeap weighs many
+// drained ones against native maps).
 
 func TestConcurrentEmptyHeap(t *testing.T) {
 	const maps = 10_000
@@ -27,43 +28,6 @@ func TestConcurrentEmptyHeap(t *testing.T) {
 	// The struct alone: the first write makes the table, and the counts
 	// are one word each until writers contend.
 	require.LessOrEqualf(t, each, int64(256), "heap of an empty Concurrent[int, int]; want its struct's alone")
-}
-
-func TestConcurrentManyDrainedMapsHeap(t *testing.T) {
-	// 3,000 maps of 2,000 entries, each drained to 20, keep at most 2.2x
-	// the heap of fresh native maps of the 20.
-	maps := 3000
-	if shrinkmap.RaceEnabled || testing.Short() {
-		maps = 500
-	}
-	const peak, live = 2000, 20
-	fresh := heapOf(func() any {
-		ms := make([]map[int]int, maps)
-		for i := range ms {
-			ms[i] = make(map[int]int)
-			for k := range live {
-				ms[i][k] = k
-			}
-		}
-		return ms
-	})
-	ours := heapOf(func() any {
-		ms := make([]*shrinkmap.Concurrent[int, int], maps)
-		for i := range ms {
-			c := shrinkmap.NewConcurrent[int, int]()
-			for k := range peak {
-				c.Set(k, k)
-			}
-			for k := live; k < peak; k++ {
-				c.Delete(k)
-			}
-			ms[i] = c
-		}
-		return ms
-	})
-	t.Logf("%d Concurrent maps of %d drained to %d: %d B (%d B each), fresh native maps %d B (%d B each): %.2fx",
-		maps, peak, live, ours, ours/int64(maps), fresh, fresh/int64(maps), float64(ours)/float64(fresh))
-	require.LessOrEqualf(t, float64(ours), 2.2*float64(fresh), "heap of %d drained Concurrent maps; want <= 2.2x fresh native maps' %d B", maps, fresh)
 }
 
 func TestConcurrentClearAllocations(t *testing.T) {

@@ -6,8 +6,9 @@ import (
 )
 
 // A Map is a concurrent hash table from K to V (see the package doc). Its
-// zero value is an empty map with one counter stripe per DefaultStripes
-// once writers contend and DefaultStep buckets a step; Init configures it
+// zero value is an empty map, with no table until its first write, that
+// moves DefaultStep buckets a step during a resize and spreads its counts
+// over DefaultStripes() stripes once writers contend; Init configures it
 // otherwise. It must not be copied after first use.
 type Map[K comparable, V any] struct {
 	// cur is the table; nil until the first write (or Init) makes one.

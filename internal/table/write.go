@@ -5,8 +5,9 @@ package table
 // zero Note.
 type Note struct {
 	// Deletes is, when a check is due, the deletes counted on the write's
-	// stripe since that stripe last reported one (see CheckEvery); 0 if
-	// none is due. No check is reported due while a resize is in progress.
+	// counter since it last reported one (see CheckEvery); 0 if none is
+	// due. No check is reported due while a resize is in progress: the
+	// resize's Done reports those that came due (Done.Skipped).
 	Deletes int
 	// Done is the resize that the write's step published, or nil.
 	Done *Done
