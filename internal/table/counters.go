@@ -28,8 +28,8 @@ type stripe struct {
 // picks. A map that no two goroutines write at once keeps one word per
 // count. The sums over base and the stripes are the map's counts.
 type counters struct {
+	cells atomic.Pointer[[]stripe] // set once
 	base  counter
-	cells atomic.Pointer[[]stripe]
 }
 
 // DefaultStripes returns the number of counter stripes of a map that sets

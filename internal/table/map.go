@@ -19,7 +19,6 @@ type Map[K comparable, V any] struct {
 	// stripes is the number of counter stripes that contention spreads
 	// the counts over: DefaultStripes() if 0. Set by Init only.
 	stripes int
-	counters
 	// checkEvery is the deletes between checks that writes report due,
 	// over all stripes.
 	checkEvery atomic.Int64
@@ -27,6 +26,11 @@ type Map[K comparable, V any] struct {
 	// which the resize reports when it is published (see Done.Skipped).
 	skipped     atomic.Int64
 	compactions atomic.Int64 // Compact resizes published
+	// The fields above change now and then; every write changes the base
+	// counter until writers contend. The padding puts it 64 bytes past
+	// cur, which every lookup loads, so that the two never share a line.
+	_ [8]byte
+	counters
 }
 
 // Config sets up a Map.

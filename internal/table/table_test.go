@@ -65,6 +65,11 @@ func TestSizes(t *testing.T) {
 	if s := unsafe.Sizeof(stripe{}); s%cacheLine != 0 {
 		t.Errorf("unsafe.Sizeof(stripe{}) = %d; want a multiple of %d", s, cacheLine)
 	}
+	// Writes to the base counter stay off the line that lookups load.
+	var m Map[int, int]
+	if d := unsafe.Offsetof(m.base) - unsafe.Offsetof(m.cur); d < 64 && unsafe.Sizeof(uintptr(0)) == 8 {
+		t.Errorf("the base counter is %d bytes past Map.cur; want 64 or more", d)
+	}
 	// A bucket is one 64-byte cache line on 64-bit platforms, whatever K
 	// and V: its slots point to entries.
 	if unsafe.Sizeof(uintptr(0)) != 8 {
