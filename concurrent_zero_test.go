@@ -63,10 +63,17 @@ func TestConcurrentZeroReadsAllocateNothing(t *testing.T) {
 		for range c.All() {
 			t.Fatal("All() of a zero map yielded")
 		}
+		c.Stats()
 		c.Delete("a")
+		c.GetAndDelete("a")
+		c.CompareAndSwap("a", 1, 2)
+		c.CompareAndDelete("a", 1)
+		c.Clear()
+		c.Close()
 	})
-	require.Zero(t, allocs, "allocations of Get, Has, Len, All and Delete on a zero map")
-	require.False(t, c.table.HasTable(), "a zero map has a table after reads and a Delete; want none")
+	require.Zero(t, allocs, "allocations of Get, Has, Len, All, Stats, Delete, GetAndDelete, CompareAndSwap, CompareAndDelete, Clear and Close on a zero map")
+	c.DeleteFunc(func(string, int) bool { return true })
+	require.False(t, c.table.HasTable(), "a zero map has a table after reads and deletes; want none")
 }
 
 func TestConcurrentZeroEveryMethod(t *testing.T) {
