@@ -58,7 +58,8 @@ func DefaultCounterStripes() int {
 //     size, Shrink ignores it.
 //   - [WithIncremental](step) makes each write during a resize move step
 //     buckets (64 at [DefaultStep], of up to five entries each); step 0
-//     makes the write that starts a resize move them all.
+//     makes the write that starts a resize move them all, and so does a
+//     compaction of a table of at most 16*step buckets.
 //   - [WithShrinkHook]'s hook runs on the goroutine whose call moved the
 //     last bucket of a compaction, with no lock held.
 //   - [WithCounterStripes] sets the number of counter stripes, and

@@ -81,39 +81,61 @@ func (c *Concurrent[K, V]) react(n table.Note) {
 }
 
 // checkAndStep runs a policy check that deletes deletes made due, and moves
-// the first step of the compaction it starts. A table that one step moves
-// is compacted at once.
+// the first step of the compaction it starts, or all of it if the
+// compaction is whole (see atOnce).
 func (c *Concurrent[K, V]) checkAndStep(deletes int) {
-	if c.check(deletes) {
+	r, gen, ok := c.check(deletes)
+	switch {
+	case !ok:
+	case r.Whole:
+		c.published(c.table.Finish(gen))
+	default:
 		d, _ := c.table.Step(1)
 		c.published(d)
 	}
 }
 
+// wholeSteps is the most steps (see WithIncremental) of buckets that a
+// compaction's table may have for the write that starts it to move it
+// whole: a pause of a few steps' worth, so that a drain that ends right
+// after its last compaction starts does not leave that in progress. A
+// larger compaction starts at a check with the deletes of an eighth of Len
+// to come before the next, and needs about a sixtieth of Len of them at
+// DefaultStep.
+const wholeSteps = 16
+
+// atOnce reports whether a compaction of a table of the given head buckets
+// moves it whole.
+func (c *Concurrent[K, V]) atOnce(buckets int) bool {
+	return buckets <= wholeSteps*c.config().step
+}
+
 // check is where the map consults its policy: it computes the whole map's
 // Stats and, if no resize is in progress, a table sized for the live
 // entries (but not below the capacity floor) would have fewer buckets, and
-// the policy says so, starts a compaction into that table. It reports
-// whether it did. Deletes is the deletes since the last check, 0 for the
-// background goroutine's.
-func (c *Concurrent[K, V]) check(deletes int) bool {
+// the policy says so, starts a compaction into that table. It returns the
+// compaction it started, of table generation gen, and whether it started
+// one. Deletes is the deletes since the last check, 0 for the background
+// goroutine's.
+func (c *Concurrent[K, V]) check(deletes int) (r table.Resize, gen uint64, ok bool) {
 	u := c.table.Usage()
 	if u.Resize != table.None {
-		return false
+		return r, 0, false
 	}
 	s := statsOf(u)
 	c.table.CheckEvery(s.Len / 8)
 	buckets := table.BucketsFor(max(s.Len, c.config().capacity))
-	return c.askPolicy(&s, u.Gen, deletes, buckets, buckets < u.Buckets)
+	r = table.Resize{Kind: table.Compact, Buckets: buckets, Whole: c.atOnce(u.Buckets)}
+	return r, u.Gen, c.askPolicy(&s, u.Gen, deletes, r, buckets < u.Buckets)
 }
 
 // askPolicy records a policy check that saw s and deletes since the last
-// one, and, if smaller (a table of buckets would hold the live entries in
-// fewer buckets than table generation gen), asks the policy and starts
-// the compaction it agrees to. It reports whether it started one. A
-// compaction that loses to another resize leaves the policy's state as the
-// check found it, so that it does not await that compaction.
-func (c *Concurrent[K, V]) askPolicy(s *Stats, gen uint64, deletes, buckets int, smaller bool) bool {
+// one, and, if smaller (compaction r would hold the live entries in fewer
+// buckets than table generation gen), asks the policy and starts r if it
+// agrees. It reports whether it started r. A compaction that loses to
+// another resize leaves the policy's state as the check found it, so that
+// it does not await that compaction.
+func (c *Concurrent[K, V]) askPolicy(s *Stats, gen uint64, deletes int, r table.Resize, smaller bool) bool {
 	c.pol.mu.Lock()
 	defer c.pol.mu.Unlock()
 	shrinks := c.table.Compactions()
@@ -126,7 +148,7 @@ func (c *Concurrent[K, V]) askPolicy(s *Stats, gen uint64, deletes, buckets int,
 	if !ok {
 		return false
 	}
-	r := table.Resize{Kind: table.Compact, Buckets: buckets, Cause: int(reason)}
+	r.Cause = int(reason)
 	if c.table.StartResize(r, gen) {
 		return true
 	}
@@ -190,7 +212,7 @@ func (c *Concurrent[K, V]) runHook(hook func(ShrinkEvent), d *table.Done) {
 		BytesBefore: d.Bytes,
 		BytesAfter:  c.table.Usage().Bytes,
 		Duration:    d.Spent,
-		Manual:      d.Whole,
+		Manual:      ShrinkReason(d.Cause) == ReasonManual,
 		Reason:      ShrinkReason(d.Cause),
 		Incremental: d.Incremental,
 	})

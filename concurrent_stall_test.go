@@ -117,3 +117,27 @@ func TestConcurrentLostCompactionLeavesPolicyState(t *testing.T) {
 	require.Equal(t, before.compactedAt, c.pol.hist.compactedAt, "the time of the last compaction after one that did not start")
 	newConcVerifier(c).quiet(t, "after the lost compaction")
 }
+
+func TestConcurrentDrainStopsAnywhere(t *testing.T) {
+	// A drain of a map whose table is at most 16 steps of buckets may stop
+	// after any Delete, also the one whose check starts a compaction: that
+	// compaction is moved whole.
+	const n = 3000 // a table of 1024 buckets, 16 steps at DefaultStep
+	compacted := 0
+	for keep := 0; keep < n; keep += 7 {
+		c := NewConcurrent[int, int]()
+		for k := range n {
+			c.Set(k, k)
+		}
+		for k := keep; k < n; k++ {
+			c.Delete(k)
+		}
+		if u := c.table.Usage(); u.Resize != table.None {
+			t.Fatalf("drain of %d entries to %d: Usage() = %+v; want no resize in progress", n, keep, u)
+		}
+		if c.table.Compactions() > 0 {
+			compacted++
+		}
+	}
+	require.Positive(t, compacted, "drains that compacted")
+}
