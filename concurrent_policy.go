@@ -148,7 +148,7 @@ func (c *Concurrent[K, V]) askPolicy(s *Stats, gen uint64, deletes int, r table.
 	if !ok {
 		return false
 	}
-	r.Cause = int(reason)
+	r.Cause = int32(reason)
 	if c.table.StartResize(r, gen) {
 		return true
 	}
@@ -173,7 +173,7 @@ func (c *Concurrent[K, V]) resizeNow(kind table.Kind) {
 		if kind == table.Clear {
 			buckets = table.BucketsFor(c.config().capacity)
 		}
-		r := table.Resize{Kind: kind, Buckets: buckets, Whole: true, Cause: int(ReasonManual)}
+		r := table.Resize{Kind: kind, Buckets: buckets, Whole: true, Cause: int32(ReasonManual)}
 		if !c.table.StartResize(r, u.Gen) {
 			continue
 		}

@@ -21,11 +21,12 @@ type Resize struct {
 	Kind Kind
 	// Whole reports that the starter moves the buckets itself (Finish),
 	// instead of leaving them to the writes that follow.
-	Whole   bool
-	Buckets int // head buckets of the new table
+	Whole bool
 	// Cause is the starter's reason for the resize, in its own terms; the
-	// table only hands it back in Done.
-	Cause int
+	// table only hands it back in Done. (An int32 packs it with Kind and
+	// Whole into one word of the record that each table carries.)
+	Cause   int32
+	Buckets int // head buckets of the new table
 
 	// Set by StartResize:
 	Entries int   // live entries when it started
