@@ -91,9 +91,10 @@ func (m *Map[K, V]) start(t *table[K, V], r Resize) bool {
 }
 
 // stallWrites is how many writes find a resize started and its next table
-// not yet allocated before one of them allocates it: about as long as the
-// allocation takes, so that a goroutine that gets no processor (with
-// GOMAXPROCS=1, until the writer blocks) does not stall the resize.
+// not yet allocated before one of them allocates it, so that a goroutine
+// that gets no processor (with GOMAXPROCS=1, until the writer blocks) does
+// not stall the resize: the writes go on in the old table meanwhile, and
+// the one that allocates pauses once, as the starter would have.
 const stallWrites = 256
 
 // allocNext allocates the next table of t, whose resize has started, and
