@@ -3,7 +3,6 @@ package shrinkmap
 import (
 	"fmt"
 	"iter"
-	"math/bits"
 	"runtime"
 	"weak"
 
@@ -20,31 +19,35 @@ import (
 // [WithIncremental], whose step counts buckets here) rather than pausing
 // one write for the whole copy. Unlike [sync.Map] it is typed and gives a
 // drained table back whole; a map owned by one goroutine is faster as a
-// [ShrinkMap]. The zero value is not usable: make a Concurrent with
-// [NewConcurrent], and do not copy it after first use. [Concurrent.Close]
+// [ShrinkMap]. The zero value is an empty map ready to use, as
+// NewConcurrent() makes with no options; its first write allocates its
+// table, also when several goroutines make it at once. Do not copy a
+// Concurrent after first use. An empty or small map holds a few hundred
+// bytes besides its table: its counts take one word each until two
+// writers meet on them (see [WithCounterStripes]). [Concurrent.Close]
 // stops the goroutine of [WithCompactEvery].
 type Concurrent[K comparable, V any] struct {
 	_     noCopy
 	table table.Map[K, V]
-	cfg   config
+	cfg   *config    // nil for the defaults
 	bg    *compactor // nil without WithCompactEvery
-	// cleanup stops bg once the map is unreachable.
-	cleanup runtime.Cleanup
-	pol     policyState
-	named   *concurrentMetrics // nil unless WithName
+	pol   policyState
+	named *concurrentMetrics // nil unless WithName
 }
 
 // DefaultCounterStripes returns the number of counter stripes of a
 // Concurrent made without WithCounterStripes: 4*GOMAXPROCS (read when it
-// is called) rounded up to a power of two, and at least 16. Each write
-// adds to one stripe, picked by the key's hash, so that writers on
-// different cores rarely share a counter's cache line; Len and Stats sum
-// them in O(stripes).
+// is called) rounded up to a power of two, and at least 16. Once writers
+// contend (see WithCounterStripes), each write adds to one stripe, picked
+// by the key's hash, so that writers on different cores rarely share a
+// counter's cache line; Len and Stats sum them in O(stripes).
 func DefaultCounterStripes() int {
-	return max(16, 1<<bits.Len(uint(4*runtime.GOMAXPROCS(0)-1)))
+	return table.DefaultStripes()
 }
 
-// NewConcurrent returns an empty map configured by opts. It panics with a
+// NewConcurrent returns an empty map configured by opts; with no options
+// it is the same as a zero Concurrent, whose first write allocates the
+// table. It panics with a
 // message naming the field, the value and the allowed range if an option
 // is invalid. The options apply as follows:
 //   - [WithPolicy]'s policy is consulted with the whole map's [Stats] (see
@@ -56,31 +59,48 @@ func DefaultCounterStripes() int {
 //     size, Shrink ignores it.
 //   - [WithIncremental](step) makes each write during a resize move step
 //     buckets (64 at [DefaultStep], of up to five entries each); step 0
-//     makes the write that starts a resize move them all.
+//     makes the write that starts a resize move them all, and so does a
+//     compaction of a table of at most 16*step buckets.
 //   - [WithShrinkHook]'s hook runs on the goroutine whose call moved the
 //     last bucket of a compaction, with no lock held.
 //   - [WithCounterStripes] sets the number of counter stripes, and
 //     [WithCompactEvery] starts a background goroutine, which Close stops;
 //     both are Concurrent's own.
 func NewConcurrent[K comparable, V any](opts ...Option) *Concurrent[K, V] {
+	c := new(Concurrent[K, V])
+	if len(opts) == 0 {
+		return c
+	}
 	cfg := newConfig(opts)
+	c.cfg = &cfg
 	stripes := cfg.stripes
 	if stripes == 0 {
 		stripes = DefaultCounterStripes()
 	}
-	c := &Concurrent[K, V]{cfg: cfg}
 	c.table.Init(table.Config{Capacity: cfg.capacity, Stripes: stripes, Step: cfg.step})
 	if cfg.compactEvery > 0 {
 		c.bg = &compactor{stop: make(chan struct{}), done: make(chan struct{})}
 		// The goroutine holds the map weakly, so that a map dropped without
 		// Close becomes unreachable and the cleanup stops it.
 		go compactLoop(c.bg, weak.Make(c), cfg.compactEvery)
-		c.cleanup = runtime.AddCleanup(c, (*compactor).halt, c.bg)
+		c.bg.cleanup = runtime.AddCleanup(c, (*compactor).halt, c.bg)
 	}
 	if cfg.named {
 		c.register(cfg.name)
 	}
 	return c
+}
+
+// concurrentDefaults is the configuration of a Concurrent made with no
+// options, or a zero one.
+var concurrentDefaults = defaultConfig()
+
+// config returns c's configuration.
+func (c *Concurrent[K, V]) config() *config {
+	if c.cfg == nil {
+		return &concurrentDefaults
+	}
+	return c.cfg
 }
 
 // Get returns the value stored for k and whether it was present. It takes
@@ -196,7 +216,7 @@ func badOp(op ComputeOp) string {
 	return fmt.Sprintf("shrinkmap: Compute function returned ComputeOp(%d); want CancelOp, UpdateOp or DeleteOp", int(op))
 }
 
-// Len returns the number of entries, summed over the counter stripes in
+// Len returns the number of entries, summed over the counters in
 // O(stripes) time. It is exact when no other goroutine writes meanwhile;
 // otherwise it is not a snapshot of any one instant.
 func (c *Concurrent[K, V]) Len() int {
@@ -207,7 +227,9 @@ func (c *Concurrent[K, V]) Len() int {
 // for the WithCapacity floor, so that the old one's memory can be freed;
 // unlike the builtin clear, which keeps the table. It first finishes any
 // resize in progress, then visits every bucket: O(Len + table size) time.
-// An entry that another goroutine sets during Clear may survive it.
+// It allocates only the new table, one object without WithCapacity, and
+// nothing on a map that has no table yet. An entry that another goroutine
+// sets during Clear may survive it.
 func (c *Concurrent[K, V]) Clear() {
 	c.resizeNow(table.Clear)
 }
@@ -224,9 +246,9 @@ func (c *Concurrent[K, V]) Shrink() {
 // Stats returns the map's Stats, computed in O(stripes) time from the
 // counter stripes and the table; under concurrent writes they are not a
 // snapshot of one instant. For a Concurrent map:
-//   - Peak is the sum of the stripes' peaks, which is at least the largest
-//     Len since the last compaction or Clear, and more if the stripes
-//     peaked at different times;
+//   - Peak is the sum of the counters' peaks, which is at least the
+//     largest Len since the last compaction or Clear, and more if the
+//     counters peaked at different times;
 //   - TableBytes counts the bucket arrays (of both tables during a
 //     resize), the overflow buckets, and one entry object per live entry;
 //   - WastedBytes is the bytes of head buckets beyond those of a table

@@ -2,6 +2,7 @@ package shrinkmap
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -152,5 +153,43 @@ func BenchmarkConcurrentRetained(b *testing.B) {
 			b.ReportMetric(float64(retained), "retained-B")
 			b.ReportMetric(float64(retained)/float64(freshBytes), "x-fresh")
 		})
+	}
+}
+
+// BenchmarkConcurrentGet looks up present keys of a Concurrent in a
+// shuffled order from one goroutine: the cost of Get itself, with int keys
+// (hashed by mixing) and string keys (hashed by maphash).
+func BenchmarkConcurrentGet(b *testing.B) {
+	for _, n := range []int{1 << 10, 1 << 16} {
+		b.Run(fmt.Sprintf("keys=int/len=%d", n), func(b *testing.B) {
+			keys := rand.Perm(n)
+			benchConcGet(b, keys)
+		})
+		b.Run(fmt.Sprintf("keys=string/len=%d", n), func(b *testing.B) {
+			keys := make([]string, n)
+			for i, k := range rand.Perm(n) {
+				keys[i] = fmt.Sprintf("key-%d", k)
+			}
+			benchConcGet(b, keys)
+		})
+	}
+}
+
+func benchConcGet[K comparable](b *testing.B, keys []K) {
+	c := NewConcurrent[K, int]()
+	for i, k := range keys {
+		c.Set(k, i)
+	}
+	mask := len(keys) - 1
+	hits, i := 0, 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := c.Get(keys[i&mask]); ok {
+			hits++
+		}
+		i++
+	}
+	if hits != i {
+		b.Fatalf("%d of %d Gets of present keys found them; want all", hits, i)
 	}
 }

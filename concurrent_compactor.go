@@ -15,7 +15,7 @@ func (c *Concurrent[K, V]) Close() {
 	if c.bg == nil {
 		return
 	}
-	c.cleanup.Stop()
+	c.bg.cleanup.Stop()
 	c.bg.halt()
 	<-c.bg.done
 }
@@ -31,6 +31,8 @@ type compactor struct {
 	stop chan struct{} // closed to ask the goroutine to exit
 	done chan struct{} // closed by the goroutine as it exits
 	once sync.Once
+	// cleanup stops the goroutine once the map is unreachable.
+	cleanup runtime.Cleanup
 }
 
 func (b *compactor) halt() {

@@ -30,8 +30,12 @@ func (c *Concurrent[K, V]) CompareAndDelete(k K, old V) (deleted bool) {
 }
 
 // ifEqual applies op (with v for UpdateOp) to k if k is present with a
-// value equal to old, and reports whether it did.
+// value equal to old, and reports whether it did. A map with no table has
+// no k, and gets no table.
 func (c *Concurrent[K, V]) ifEqual(k K, old, v V, op ComputeOp) (done bool) {
+	if !c.table.HasTable() {
+		return false
+	}
 	c.Compute(k, func(cur V, loaded bool) (V, ComputeOp) {
 		if loaded && any(cur) == any(old) {
 			done = true

@@ -1,6 +1,8 @@
 package shrinkmap_test
 
 import (
+	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -145,28 +147,37 @@ func TestDeleteFuncGivesTableBack(t *testing.T) {
 		require.Equal(t, n/100, s.Len)
 		require.LessOrEqualf(t, s.TableBytes, 2*tableOfInts(n/100), "Stats() = %+v", s)
 	})
-	t.Run("Concurrent", func(t *testing.T) {
-		c := shrinkmap.NewConcurrent[int, int]()
-		for k := range n {
-			c.Set(k, k)
-		}
-		c.DeleteFunc(keep)
-		// A resize of the fill may still be in progress (its table is
-		// allocated off the write path), and the policy checks wait for
-		// it: later writes finish it and make the next check.
-		writes := 0
-		for s := c.Stats(); (s.Migrating || s.Shrinks == 0) && writes < n; s = c.Stats() {
-			c.Set(-1, 0)
-			c.Delete(-1)
-			writes++
-		}
-		t.Logf("%d Set/Delete pairs after DeleteFunc until compacted", writes)
-		s := c.Stats()
-		require.Equal(t, n/100, s.Len)
-		for k := range n {
-			_, ok := c.Get(k)
-			require.Equalf(t, k%100 == 0, ok, "Get(%d) after DeleteFunc", k)
-		}
-		require.Positivef(t, s.Shrinks, "Stats() = %+v after DeleteFunc of 99%%; want compactions", s)
-	})
+	for _, procs := range []int{0, 1} {
+		t.Run(fmt.Sprintf("Concurrent/GOMAXPROCS=%d", procs), func(t *testing.T) {
+			if procs > 0 {
+				// The goroutine that allocates a table of 1 MiB or more
+				// gets no processor during DeleteFunc.
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			}
+			c := concurrentOfInts(n)
+			c.DeleteFunc(keep)
+			// No write after DeleteFunc: its own deletes finish what they
+			// start.
+			s := c.Stats()
+			require.Equal(t, n/100, s.Len)
+			require.Falsef(t, s.Migrating, "Stats() = %+v after DeleteFunc of 99%%; want no resize in progress", s)
+			fresh := concurrentOfInts(n / 100)
+			require.LessOrEqualf(t, s.TableBytes, 2*fresh.Stats().TableBytes, "Stats() = %+v after DeleteFunc of 99%%; want at most twice a fresh map's %+v", s, fresh.Stats())
+			for k := range n {
+				_, ok := c.Get(k)
+				require.Equalf(t, k%100 == 0, ok, "Get(%d) after DeleteFunc", k)
+			}
+			require.Positivef(t, s.Shrinks, "Stats() = %+v after DeleteFunc of 99%%; want compactions", s)
+		})
+	}
+}
+
+// concurrentOfInts returns a Concurrent holding keys [0, n) mapped to
+// themselves.
+func concurrentOfInts(n int) *shrinkmap.Concurrent[int, int] {
+	c := shrinkmap.NewConcurrent[int, int]()
+	for k := range n {
+		c.Set(k, k)
+	}
+	return c
 }

@@ -4,11 +4,14 @@ import "time"
 
 // WithCounterStripes sets the number of counter stripes of a Concurrent
 // map: 0 (the default) picks DefaultCounterStripes(), any other n must be
-// a power of two. Each write counts on one stripe, and Len, Stats and the
-// policy sum them: more stripes mean fewer writers meeting on a counter's
-// cache line, and each costs 128 bytes and makes Len and Stats take longer,
-// in O(stripes) time. An n that is negative or not a power of two makes
-// NewConcurrent panic. New and Collect ignore the setting.
+// a power of two. A map counts its entries and deletes in one counter
+// until two writers meet on it, and from then on in n stripes, allocated
+// once: each write counts on one stripe, and Len, Stats and the policy sum
+// them. More stripes mean fewer writers meeting on a counter's cache line,
+// and each costs 128 bytes and makes Len and Stats take longer, in
+// O(stripes) time; n = 1 keeps the one counter. An n that is negative or
+// not a power of two makes NewConcurrent panic. New and Collect ignore the
+// setting.
 func WithCounterStripes(n int) Option {
 	return func(c *config) { c.stripes = n }
 }

@@ -69,53 +69,91 @@ func (c *Concurrent[K, V]) after(n table.Note) {
 	}
 }
 
-// react runs the policy check that n says is due, moving the first step of
-// a compaction it starts, and then the shrink hook of each compaction
-// published. A panic in the policy or the hook propagates to the caller
-// with the write done.
+// react runs the shrink hook of the resize that n says the write
+// published, then the policy check that n says is due, or that came due
+// while that resize ran. A panic in the policy or the hook propagates to
+// the caller with the write done.
 func (c *Concurrent[K, V]) react(n table.Note) {
-	started := n.Deletes > 0 && c.check(n.Deletes)
 	c.published(n.Done)
-	if started {
+	if n.Deletes > 0 {
+		c.checkAndStep(n.Deletes)
+	}
+}
+
+// checkAndStep runs a policy check that deletes deletes made due, and moves
+// the first step of the compaction it starts, or all of it if the
+// compaction is whole (see atOnce).
+func (c *Concurrent[K, V]) checkAndStep(deletes int) {
+	r, gen, ok := c.check(deletes)
+	switch {
+	case !ok:
+	case r.Whole:
+		c.published(c.table.Finish(gen))
+	default:
 		d, _ := c.table.Step(1)
 		c.published(d)
 	}
 }
 
+// wholeSteps is the most steps (see WithIncremental) of buckets that a
+// compaction's table may have for the write that starts it to move it
+// whole: a pause of a few steps' worth, so that a drain that ends right
+// after its last compaction starts does not leave that in progress. A
+// larger compaction starts at a check with the deletes of an eighth of Len
+// to come before the next, and needs about a sixtieth of Len of them at
+// DefaultStep.
+const wholeSteps = 16
+
+// atOnce reports whether a compaction of a table of the given head buckets
+// moves it whole.
+func (c *Concurrent[K, V]) atOnce(buckets int) bool {
+	return buckets <= wholeSteps*c.config().step
+}
+
 // check is where the map consults its policy: it computes the whole map's
 // Stats and, if no resize is in progress, a table sized for the live
 // entries (but not below the capacity floor) would have fewer buckets, and
-// the policy says so, starts a compaction into that table. It reports
-// whether it did. Deletes is the deletes since the last check, 0 for the
-// background goroutine's.
-func (c *Concurrent[K, V]) check(deletes int) bool {
+// the policy says so, starts a compaction into that table. It returns the
+// compaction it started, of table generation gen, and whether it started
+// one. Deletes is the deletes since the last check, 0 for the background
+// goroutine's.
+func (c *Concurrent[K, V]) check(deletes int) (r table.Resize, gen uint64, ok bool) {
 	u := c.table.Usage()
 	if u.Resize != table.None {
-		return false
+		return r, 0, false
 	}
 	s := statsOf(u)
 	c.table.CheckEvery(s.Len / 8)
-	buckets := table.BucketsFor(max(s.Len, c.cfg.capacity))
-	reason, ok := c.askPolicy(&s, deletes, buckets < u.Buckets)
-	if !ok {
-		return false
-	}
-	r := table.Resize{Kind: table.Compact, Buckets: buckets, Cause: int(reason)}
-	return c.table.StartResize(r, u.Gen)
+	buckets := table.BucketsFor(max(s.Len, c.config().capacity))
+	r = table.Resize{Kind: table.Compact, Buckets: buckets, Whole: c.atOnce(u.Buckets)}
+	return r, u.Gen, c.askPolicy(&s, u.Gen, deletes, r, buckets < u.Buckets)
 }
 
 // askPolicy records a policy check that saw s and deletes since the last
-// one, and, if smaller (a table for the live entries would have fewer
-// buckets), asks the policy. It reports whether to compact, and why.
-func (c *Concurrent[K, V]) askPolicy(s *Stats, deletes int, smaller bool) (ShrinkReason, bool) {
+// one, and, if smaller (compaction r would hold the live entries in fewer
+// buckets than table generation gen), asks the policy and starts r if it
+// agrees. It reports whether it started r. A compaction that loses to
+// another resize leaves the policy's state as the check found it, so that
+// it does not await that compaction.
+func (c *Concurrent[K, V]) askPolicy(s *Stats, gen uint64, deletes int, r table.Resize, smaller bool) bool {
 	c.pol.mu.Lock()
 	defer c.pol.mu.Unlock()
 	shrinks := c.table.Compactions()
 	c.pol.observe(s, deletes, smaller, shrinks)
 	if !smaller {
-		return 0, false
+		return false
 	}
-	return c.pol.decide(c.cfg.policy, *s, shrinks)
+	before := c.pol.hist
+	reason, ok := c.pol.decide(c.config().policy, *s, shrinks)
+	if !ok {
+		return false
+	}
+	r.Cause = int32(reason)
+	if c.table.StartResize(r, gen) {
+		return true
+	}
+	c.pol.hist, c.pol.awaited = before, shrinks
+	return false
 }
 
 // resizeNow finishes any resize in progress, then resizes the table now:
@@ -123,6 +161,9 @@ func (c *Concurrent[K, V]) askPolicy(s *Stats, deletes int, smaller bool) (Shrin
 // table.Clear into an empty one sized for the capacity floor.
 func (c *Concurrent[K, V]) resizeNow(kind table.Kind) {
 	for {
+		if kind == table.Clear && !c.table.HasTable() {
+			return // nothing to clear, and no table to give back
+		}
 		u := c.table.Usage()
 		if u.Resize != table.None {
 			c.published(c.table.Finish(u.Gen))
@@ -130,9 +171,9 @@ func (c *Concurrent[K, V]) resizeNow(kind table.Kind) {
 		}
 		buckets := table.BucketsFor(u.Len)
 		if kind == table.Clear {
-			buckets = table.BucketsFor(c.cfg.capacity)
+			buckets = table.BucketsFor(c.config().capacity)
 		}
-		r := table.Resize{Kind: kind, Buckets: buckets, Whole: true, Cause: int(ReasonManual)}
+		r := table.Resize{Kind: kind, Buckets: buckets, Whole: true, Cause: int32(ReasonManual)}
 		if !c.table.StartResize(r, u.Gen) {
 			continue
 		}
@@ -149,23 +190,34 @@ func (c *Concurrent[K, V]) resizeNow(kind table.Kind) {
 	}
 }
 
-// published counts d, a resize just published (or nil), if it is a
-// compaction (see ReadMetrics), and runs the shrink hook.
+// published, if d (a resize just published, or nil) is a compaction,
+// counts it (see ReadMetrics) and runs the shrink hook; then it runs the
+// policy check that came due while the resize ran, if any.
 func (c *Concurrent[K, V]) published(d *table.Done) {
-	if d == nil || d.Kind != table.Compact {
+	if d == nil {
 		return
 	}
-	after := c.table.Usage().Bytes
-	c.countCompaction(ShrinkReason(d.Cause), d.Bytes, after)
-	if c.cfg.hook == nil {
-		return
+	if d.Kind == table.Compact {
+		after := c.table.Usage().Bytes
+		c.countCompaction(ShrinkReason(d.Cause), d.Bytes, after)
+		if hook := c.config().hook; hook != nil {
+			c.runHook(hook, d, after)
+		}
 	}
-	c.cfg.hook(ShrinkEvent{
+	if d.Skipped > 0 {
+		c.checkAndStep(d.Skipped)
+	}
+}
+
+// runHook calls hook with the ShrinkEvent of compaction d, after which the
+// table held after bytes.
+func (c *Concurrent[K, V]) runHook(hook func(ShrinkEvent), d *table.Done, after int64) {
+	hook(ShrinkEvent{
 		Entries:     d.Entries,
 		BytesBefore: d.Bytes,
 		BytesAfter:  after,
 		Duration:    d.Spent,
-		Manual:      d.Whole,
+		Manual:      ShrinkReason(d.Cause) == ReasonManual,
 		Reason:      ShrinkReason(d.Cause),
 		Incremental: d.Incremental,
 	})

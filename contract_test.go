@@ -5,7 +5,6 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"testing"
 
@@ -156,12 +155,6 @@ func contractSame(t *testing.T, m contractMap[float64, int], want map[float64]in
 
 // contractSettle deletes an absent key, which moves a migration along,
 // until m is not migrating, and returns its Stats then.
-//
-// A Concurrent allocates a new table of 1 MiB or more on a goroutine of its
-// own, and until that goroutine has run, its resize does not start moving
-// buckets and its policy is not consulted: a drain right after a fill may
-// end before it runs, without a compaction. The suite settles a map after
-// each fill, yielding the processor to that goroutine.
 func contractSettle[K comparable](t *testing.T, m contractMap[K, int], absent K) shrinkmap.Stats {
 	t.Helper()
 	for i := 0; ; i++ {
@@ -171,7 +164,6 @@ func contractSettle[K comparable](t *testing.T, m contractMap[K, int], absent K)
 		}
 		require.Less(t, i, 1<<22, "Stats() = %+v after %d Deletes of an absent key; want the migration finished", s, i)
 		m.Delete(absent)
-		runtime.Gosched()
 	}
 }
 

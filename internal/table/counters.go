@@ -1,79 +1,138 @@
 package table
 
-import "sync/atomic"
+import (
+	"math/bits"
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+)
 
-// stripe is one stripe of the map's counters: the live entries whose
-// hashes pick it, the most it has held since the last compaction or clear,
-// and the deletes since it last reported a check due. Stripes are padded
-// apart so that writers on different stripes never share a cache line; a
-// key always counts on the same stripe, whatever table holds it.
-type stripe struct {
+// counter counts the live entries of some keys, the most it has held since
+// the last compaction or clear, and its deletes since it last reported a
+// check due.
+type counter struct {
 	n, peak, deletes atomic.Int64
-	_                [cacheLine - 24]byte
 }
 
-// stripe returns the stripe of the key with hash h. It uses bits of h that
-// the bucket index of tables under 2^32 buckets does not.
-func (m *Map[K, V]) stripe(h uint64) *stripe {
-	return &m.stripes[(h>>32)&m.stripeMask]
+// stripe is a counter padded so that writers on different stripes never
+// share a cache line.
+type stripe struct {
+	counter
+	_ [cacheLine - unsafe.Sizeof(counter{})]byte
+}
+
+// counters are a map's counts, kept as Java's LongAdder keeps a sum: in
+// one counter, base, until two writers meet on it (a compare-and-swap of
+// its count fails), and from then on in stripes, allocated once and
+// published by compare-and-swap; a key counts on the stripe its hash
+// picks. A map that no two goroutines write at once keeps one word per
+// count. The sums over base and the stripes are the map's counts.
+type counters struct {
+	cells atomic.Pointer[[]stripe] // set once
+	base  counter
+}
+
+// DefaultStripes returns the number of counter stripes of a map that sets
+// none: 4*GOMAXPROCS (read when it is called) rounded up to a power of
+// two, and at least 16.
+func DefaultStripes() int {
+	return max(16, 1<<bits.Len(uint(4*runtime.GOMAXPROCS(0)-1)))
+}
+
+// add adds delta to the count of the key with hash h and returns the
+// counter it counted on, and that counter's count after.
+func (m *Map[K, V]) add(h uint64, delta int64) (*counter, int64) {
+	cells := m.cells.Load()
+	if cells == nil {
+		old := m.base.n.Load()
+		if m.base.n.CompareAndSwap(old, old+delta) {
+			return &m.base, old + delta
+		}
+		if cells = m.spread(); cells == nil {
+			return &m.base, m.base.n.Add(delta)
+		}
+	}
+	c := &(*cells)[(h>>32)&uint64(len(*cells)-1)].counter
+	return c, c.n.Add(delta)
+}
+
+// spread returns the stripes, allocating them if no writer has; nil for a
+// map of one stripe, which counts on base alone.
+func (m *Map[K, V]) spread() *[]stripe {
+	n := m.Stripes()
+	if n == 1 {
+		return nil
+	}
+	cells := make([]stripe, n)
+	m.cells.CompareAndSwap(nil, &cells)
+	return m.cells.Load()
+}
+
+// each calls f with base and each stripe's counter.
+func (m *Map[K, V]) each(f func(c *counter)) {
+	f(&m.base)
+	if cells := m.cells.Load(); cells != nil {
+		for i := range *cells {
+			f(&(*cells)[i].counter)
+		}
+	}
 }
 
 // added counts an entry added with hash h.
 func (m *Map[K, V]) added(h uint64) {
-	s := m.stripe(h)
-	n := s.n.Add(1)
-	for p := s.peak.Load(); n > p; p = s.peak.Load() {
-		if s.peak.CompareAndSwap(p, n) {
+	c, n := m.add(h, 1)
+	for p := c.peak.Load(); n > p; p = c.peak.Load() {
+		if c.peak.CompareAndSwap(p, n) {
 			break
 		}
 	}
 }
 
-// deleted counts an entry removed with hash h. It returns the stripe's
-// deletes since it last reported a check due if it has now counted its
-// share (see CheckEvery) and no resize is in progress, and 0 otherwise.
+// deleted counts an entry removed with hash h. It returns the deletes its
+// counter has counted since it last reported a check due if it has now
+// counted its share (see CheckEvery), and 0 otherwise; a check that comes
+// due during a resize is left for the resize's publication to report.
 func (m *Map[K, V]) deleted(h uint64) int {
-	s := m.stripe(h)
-	s.n.Add(-1)
-	d := s.deletes.Add(1)
-	if d < m.checkEvery.Load() {
+	c, _ := m.add(h, -1)
+	d := c.deletes.Add(1)
+	share := m.checkEvery.Load()
+	if c != &m.base {
+		share /= int64(len(*m.cells.Load()))
+	}
+	if d < max(share, 1) {
 		return 0
 	}
-	s.deletes.Store(0)
-	if m.cur.Load().resize.Load() != nil {
+	c.deletes.Store(0)
+	if t := m.cur.Load(); t.resize.Load() != nil {
+		m.skipped.Add(d)
 		return 0
 	}
 	return int(d)
 }
 
 // CheckEvery sets how often writes report a check due (see Note): after
-// about every deletes deletes, spread over the stripes, each stripe
-// reports after its share of them (at least one) since it last reported.
+// about every deletes deletes; once the counts are spread over stripes,
+// each stripe reports after its share of them (at least one) since it
+// last reported.
 func (m *Map[K, V]) CheckEvery(deletes int) {
-	q := max(1, int64(deletes)/int64(len(m.stripes)))
-	if m.checkEvery.Load() != q {
+	if q := int64(max(1, deletes)); m.checkEvery.Load() != q {
 		m.checkEvery.Store(q)
 	}
 }
 
-// Len returns the number of entries, summed over the counter stripes in
+// Len returns the number of entries, summed over the counters in
 // O(stripes) time. It is exact when no write runs meanwhile.
 func (m *Map[K, V]) Len() int {
 	var n int64
-	for i := range m.stripes {
-		n += m.stripes[i].n.Load()
-	}
+	m.each(func(c *counter) { n += c.n.Load() })
 	// A Delete can count before the Store of the same key that it follows.
 	return int(max(n, 0))
 }
 
-// resetPeaks starts a new peak at each stripe's count, after a compaction
-// or clear.
+// resetPeaks starts a new peak at each counter's count, after a
+// compaction or clear.
 func (m *Map[K, V]) resetPeaks() {
-	for i := range m.stripes {
-		s := &m.stripes[i]
-		s.peak.Store(s.n.Load())
-	}
+	m.each(func(c *counter) { c.peak.Store(c.n.Load()) })
 }
 
 // Compactions returns the number of Compact resizes published.
@@ -102,15 +161,19 @@ type Usage struct {
 	Wasted int64
 }
 
-// Usage returns the map's counts and sizes, in O(stripes) time.
+// Usage returns the map's counts and sizes, in O(stripes) time. A map
+// with no table yet counts as having the one of one bucket that its first
+// write makes.
 func (m *Map[K, V]) Usage() Usage {
 	t := m.cur.Load()
-	var n, peak int64
-	for i := range m.stripes {
-		s := &m.stripes[i]
-		n += s.n.Load()
-		peak += s.peak.Load()
+	if t == nil {
+		return Usage{Buckets: 1, Bytes: BucketBytes[K, V]()}
 	}
+	var n, peak int64
+	m.each(func(c *counter) {
+		n += c.n.Load()
+		peak += c.peak.Load()
+	})
 	n = max(n, 0)
 	u := Usage{
 		Len:         int(n),

@@ -25,7 +25,11 @@
 //
 // Keys are hashed by hash/maphash with a per-map seed, except integer
 // keys, whose bits two multiply-and-fold rounds mix with a seed of their
-// own (a few cycles, where maphash calls the runtime's generic hasher). The
+// own (a few cycles, where maphash calls the runtime's generic hasher).
+// The seeds are made with the first table, which the first write makes
+// in a zero Map (the first of racing writers to store it wins), and
+// copied into each later table, so that a lookup reads them from the
+// table it loads anyway. The
 // low bits of a hash pick the bucket, bits 56-62 the meta byte and bits 32
 // and up the counter stripe. A key not equal to itself (a NaN), which the
 // runtime hashes at random, is placed by a hash of its entry's address,
@@ -60,7 +64,10 @@
 // table's resize record (a compare-and-swap from nil, which decides who
 // starts) and then storing a new table in its next field; a large table
 // is allocated on a goroutine of its own, and until it is stored writes go
-// on in the old table as if no resize had started. From then on every
+// on in the old table as if no resize had started. A goroutine may wait
+// for a processor for as long as the writer keeps it (all of a drain, with
+// GOMAXPROCS=1), so after stallWrites writes the next write allocates the
+// table itself, and the first of the two to store it wins. From then on every
 // write, once its own change is made, claims the next step of the old
 // table's buckets, locks each, copies its entries into the next table (or
 // drops them, for a clear) and sets the bucket's forwarded bit. Readers and
@@ -86,14 +93,19 @@
 //
 // # Counters
 //
-// Counts are kept in stripes, padded apart so that writers on different
-// cores rarely share a cache line: each stripe counts the live entries
-// whose hashes pick it, the most it has held since the last compaction or
-// clear, and its deletes since it last reported a check due. A key always
-// counts on the same stripe, whatever table holds it. Len and Usage sum the
-// stripes in O(stripes) time, so they are exact only when no write runs
-// meanwhile. A stripe reports a check due (see Note) after its share of the
-// deletes the owner set with CheckEvery, unless a resize is in progress.
+// Counts are kept as Java's LongAdder keeps a sum: in one counter, until a
+// writer's compare-and-swap on it fails because another writer got there
+// first; then in stripes, allocated once, padded apart so that writers on
+// different cores rarely share a cache line, a key counting on the stripe
+// its hash picks. A map that no two goroutines write at once thus keeps a
+// few words of counts. Each counter counts live entries (the sum over the
+// counters is the map's), the most it has held since the last compaction
+// or clear, and its deletes since it last reported a check due. Len and
+// Usage sum the counters in O(stripes) time, so they are exact only when
+// no write runs meanwhile. A counter reports a check due (see Note) after
+// its share of the deletes the owner set with CheckEvery; one that comes
+// due during a resize is reported by the write that publishes the resize
+// (Done.Skipped).
 //
 // # Invariants
 //
@@ -110,8 +122,8 @@
 //     chain stay as they were when the bit was set.
 //   - A table has a next table only once its resize has started, and a
 //     next table has none of its own until it is published.
-//   - When no operation runs: each stripe's count is the live entries
-//     whose hashes pick it, and at most its peak; the overflow count is the
+//   - When no operation runs: the counters' counts sum to the live
+//     entries, and none is above its peak; the overflow count is the
 //     overflow buckets; the moved count is the forwarded buckets; and every
 //     lock is free.
 package table

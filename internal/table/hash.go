@@ -48,24 +48,40 @@ func mixInt(x, seed uint64) uint64 {
 	return hi ^ lo
 }
 
+// hasher is a map's hash function, made with the map's first table and
+// copied into every later one, so that a key hashes the same in each.
+type hasher struct {
+	seed maphash.Seed
+	// intSeed seeds the mixing of the bits of integer keys, for which
+	// intKey is set; other keys are hashed by maphash with seed.
+	intSeed uint64
+	intKey  bool
+}
+
+// newHasher returns a hasher for keys of type K with a new random seed.
+func newHasher[K comparable]() hasher {
+	seed := maphash.MakeSeed()
+	return hasher{seed: seed, intSeed: maphash.Comparable(seed, uint64(0x5eed)), intKey: isIntKey[K]()}
+}
+
 // hash returns the hash of k. It is small enough to inline.
-func (m *Map[K, V]) hash(k K) uint64 {
-	if m.intKey {
-		return mixInt(intBits(k), m.intSeed)
+func (t *table[K, V]) hash(k K) uint64 {
+	if t.intKey {
+		return mixInt(intBits(k), t.intSeed)
 	}
-	return m.hashAny(k)
+	return t.hashAny(k)
 }
 
 // hashAny returns the maphash hash of k.
-func (m *Map[K, V]) hashAny(k K) uint64 {
-	return maphash.Comparable(m.seed, k)
+func (t *table[K, V]) hashAny(k K) uint64 {
+	return maphash.Comparable(t.seed, k)
 }
 
 // entryHash returns the hash by which e is placed: its key's, or for a key
 // not equal to itself (a NaN) one derived from e's address.
-func (m *Map[K, V]) entryHash(e *Entry[K, V]) uint64 {
+func (t *table[K, V]) entryHash(e *Entry[K, V]) uint64 {
 	if e.Key != e.Key {
 		return ptrHash(e)
 	}
-	return m.hash(e.Key)
+	return t.hash(e.Key)
 }

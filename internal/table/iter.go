@@ -12,6 +12,9 @@ package table
 //     iteration.
 func (m *Map[K, V]) Range(yield func(K, V) bool) {
 	t := m.cur.Load()
+	if t == nil {
+		return
+	}
 	var buf []*Entry[K, V]
 	for i := range t.buckets {
 		buf = m.collect(buf[:0], t, uint64(i), t.mask)
@@ -51,7 +54,7 @@ func (m *Map[K, V]) collectBucket(buf []*Entry[K, V], t *table[K, V], j, class, 
 	for b := head; b != nil; b = b.next.Load() {
 		for hits := b.meta.Load() & metaHighs; hits != 0; hits &= hits - 1 {
 			e := b.slots[slotOf(hits)].Load()
-			if !filter || m.entryHash(e)&mask == class {
+			if !filter || t.entryHash(e)&mask == class {
 				buf = append(buf, e)
 			}
 		}

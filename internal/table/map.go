@@ -5,36 +5,40 @@ import (
 	"sync/atomic"
 )
 
-// A Map is a concurrent hash table from K to V (see the package doc). It
-// must be set up by Init before use and not copied after.
+// A Map is a concurrent hash table from K to V (see the package doc). Its
+// zero value is an empty map, with no table until its first write, that
+// moves DefaultStep buckets a step during a resize and spreads its counts
+// over DefaultStripes() stripes once writers contend; Init configures it
+// otherwise. It must not be copied after first use.
 type Map[K comparable, V any] struct {
-	cur  atomic.Pointer[table[K, V]]
-	seed maphash.Seed
-	// intKey reports whether K is an integer type, hashed by mixing its
-	// bits with intSeed instead of by maphash.
-	intKey  bool
-	intSeed uint64
-
-	stripes    []stripe
-	stripeMask uint64
-	// step is the head buckets a write moves during a resize; MaxInt64
-	// moves them all at once.
+	// cur is the table; nil until the first write (or Init) makes one.
+	cur atomic.Pointer[table[K, V]]
+	// step is the head buckets a write moves during a resize: DefaultStep
+	// if 0, all of them if MaxInt64. Set by Init only.
 	step int64
-
-	// The fields above are read by every operation; these change now and
-	// then, on a cache line of their own.
-	_ [cacheLine]byte
-	// checkEvery is the deletes a stripe counts between checks it reports
-	// due.
-	checkEvery  atomic.Int64
+	// stripes is the number of counter stripes that contention spreads
+	// the counts over: DefaultStripes() if 0. Set by Init only.
+	stripes int
+	// checkEvery is the deletes between checks that writes report due,
+	// over all stripes.
+	checkEvery atomic.Int64
+	// skipped is the deletes of the checks that came due during a resize,
+	// which the resize reports when it is published (see Done.Skipped).
+	skipped     atomic.Int64
 	compactions atomic.Int64 // Compact resizes published
+	// The fields above change now and then; every write changes the base
+	// counter until writers contend. The padding puts it 64 bytes past
+	// cur, which every lookup loads, so that the two never share a line.
+	_ [8]byte
+	counters
 }
 
 // Config sets up a Map.
 type Config struct {
 	// Capacity is the entries the first table holds without growing.
 	Capacity int
-	// Stripes is the number of counter stripes: a power of two, at least 1.
+	// Stripes is the number of counter stripes that the counts spread
+	// over once writers contend: a power of two, at least 1.
 	Stripes int
 	// Step is the number of head buckets a write moves while a resize
 	// runs, a step (each bucket with up to five entries, and its overflow
@@ -42,28 +46,56 @@ type Config struct {
 	Step int
 }
 
-// table is one generation of the table. The fields after the padding
-// change during a resize; they are kept off the line that readers load.
+// table is one generation of the table. Its first fields, which every
+// lookup reads, never change; the resize record and the counters that
+// change during a resize come after them, the record keeping the counters
+// off the line that readers load.
 type table[K comparable, V any] struct {
 	buckets []bucket[K, V]
 	mask    uint64
 	gen     uint64 // resizes published before this table
+	hasher
 	// next is the table this one is being resized into; nil until a
-	// resize starts, and while a goroutine of its own allocates it.
+	// resize starts, and while it is being allocated.
 	next atomic.Pointer[table[K, V]]
 	// resize is the resize of this table, set once by the writer that
-	// starts it; nil until then.
+	// starts it; nil until then. It points to next's made, or, while a
+	// large next table is allocated, to a record of its own.
 	resize atomic.Pointer[Resize]
-	_      [cacheLine]byte
+	// made is the resize that made this table: its Resize is set before
+	// the table is stored in the next field of the one it resizes, the
+	// rest by the goroutine that publishes it, which returns it.
+	made Done
 
 	claimed  atomic.Int64 // buckets claimed for moving, a step at a time
 	moved    atomic.Int64 // buckets moved
 	spent    atomic.Int64 // nanoseconds spent moving
 	overflow atomic.Int64 // overflow buckets allocated in this table
+	// waits counts the writes that found the resize started and next not
+	// yet allocated; see awaitNext.
+	waits atomic.Int64
 }
 
-func newTable[K comparable, V any](buckets int, gen uint64) *table[K, V] {
-	return &table[K, V]{buckets: make([]bucket[K, V], buckets), mask: uint64(buckets - 1), gen: gen}
+// oneBucket is a table of one bucket, allocated as one object.
+type oneBucket[K comparable, V any] struct {
+	t table[K, V]
+	b [1]bucket[K, V]
+}
+
+// newTable returns an empty table of the given head buckets (a power of
+// two) hashing with hs, of generation gen. A table of one bucket is one
+// allocation.
+func newTable[K comparable, V any](buckets int, hs hasher, gen uint64) *table[K, V] {
+	var t *table[K, V]
+	if buckets == 1 {
+		o := new(oneBucket[K, V])
+		t = &o.t
+		t.buckets = o.b[:]
+	} else {
+		t = &table[K, V]{buckets: make([]bucket[K, V], buckets)}
+	}
+	t.mask, t.gen, t.hasher = uint64(buckets-1), gen, hs
+	return t
 }
 
 // Init sets up an empty m as c says. It panics if c.Stripes is not a
@@ -72,14 +104,20 @@ func (m *Map[K, V]) Init(c Config) {
 	if c.Stripes < 1 || c.Stripes&(c.Stripes-1) != 0 || c.Step < 0 {
 		panic("table: Init with a Config of Stripes not a power of two or a negative Step")
 	}
-	m.seed = maphash.MakeSeed()
-	m.intKey = isIntKey[K]()
-	m.intSeed = maphash.Comparable(m.seed, uint64(0x5eed))
-	m.stripes = make([]stripe, c.Stripes)
-	m.stripeMask = uint64(c.Stripes - 1)
+	m.stripes = c.Stripes
 	m.step = stepBuckets(c.Step)
-	m.checkEvery.Store(1)
-	m.cur.Store(newTable[K, V](BucketsFor(c.Capacity), 0))
+	m.cur.Store(newTable[K, V](BucketsFor(c.Capacity), newHasher[K](), 0))
+}
+
+// table returns m's table, making the first one if m has none.
+func (m *Map[K, V]) table() *table[K, V] {
+	if t := m.cur.Load(); t != nil {
+		return t
+	}
+	// Of the writers racing to make the first table, the first to store
+	// it wins; the others use that one.
+	m.cur.CompareAndSwap(nil, newTable[K, V](1, newHasher[K](), 0))
+	return m.cur.Load()
 }
 
 // Get returns the value stored for k and whether it was present. It takes
@@ -87,14 +125,17 @@ func (m *Map[K, V]) Init(c Config) {
 func (m *Map[K, V]) Get(k K) (v V, ok bool) {
 	// This is hash, load and lookup by hand: the compiler inlines none of
 	// them, and the calls cost a tenth of a Get.
+	t := m.cur.Load()
+	if t == nil {
+		return v, false
+	}
 	var h uint64
-	if m.intKey {
-		h = mixInt(intBits(k), m.intSeed)
+	if t.intKey {
+		h = mixInt(intBits(k), t.intSeed)
 	} else {
-		h = maphash.Comparable(m.seed, k)
+		h = maphash.Comparable(t.seed, k)
 	}
 	w := h2(h)
-	t := m.cur.Load()
 	b := &t.buckets[h&t.mask]
 	meta := b.meta.Load()
 	for meta&forwarded != 0 {
@@ -115,9 +156,9 @@ func (m *Map[K, V]) Get(k K) (v V, ok bool) {
 	}
 }
 
-// load returns the entry for k, which has hash h, or nil. It takes no lock.
-func (m *Map[K, V]) load(k K, h uint64) *Entry[K, V] {
-	t := m.cur.Load()
+// load returns the entry for k, which has hash h, or nil, starting at t.
+// It takes no lock.
+func load[K comparable, V any](t *table[K, V], k K, h uint64) *Entry[K, V] {
 	for {
 		b := &t.buckets[h&t.mask]
 		meta := b.meta.Load()
@@ -143,5 +184,11 @@ func lockBucket[K comparable, V any](t *table[K, V], h uint64) (*table[K, V], *b
 	}
 }
 
-// Stripes returns the number of counter stripes.
-func (m *Map[K, V]) Stripes() int { return len(m.stripes) }
+// Stripes returns the number of counter stripes that the counts spread over
+// once writers contend.
+func (m *Map[K, V]) Stripes() int {
+	if m.stripes == 0 {
+		return DefaultStripes()
+	}
+	return m.stripes
+}

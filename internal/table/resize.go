@@ -18,14 +18,15 @@ const (
 // A Resize describes a resize: what its starter asks for, and what the
 // table was when it started.
 type Resize struct {
-	Kind    Kind
-	Buckets int // head buckets of the new table
+	Kind Kind
 	// Whole reports that the starter moves the buckets itself (Finish),
 	// instead of leaving them to the writes that follow.
 	Whole bool
 	// Cause is the starter's reason for the resize, in its own terms; the
-	// table only hands it back in Done.
-	Cause int
+	// table only hands it back in Done. (An int32 packs it with Kind and
+	// Whole into one word of the record that each table carries.)
+	Cause   int32
+	Buckets int // head buckets of the new table
 
 	// Set by StartResize:
 	Entries int   // live entries when it started
@@ -38,15 +39,18 @@ type Done struct {
 	Spent time.Duration // time spent moving buckets, over all steps
 	// Incremental reports that the buckets moved in more than one step.
 	Incremental bool
+	// Skipped is the deletes of the policy checks that came due while the
+	// resize ran (see Note), which its publication reports instead.
+	Skipped int
 }
 
 // StartResize starts r on the map's table if that is still generation gen
 // (see Usage.Gen) and no resize of it has started, and reports whether it
-// did. A Grow is the table's own to start; r.Buckets must be at least 1
-// and a power of two. The write's or Finish's step then moves the first
-// buckets.
+// did; it makes the first table if the map has none. A Grow is the
+// table's own to start; r.Buckets must be at least 1 and a power of two.
+// The write's or Finish's step then moves the first buckets.
 func (m *Map[K, V]) StartResize(r Resize, gen uint64) bool {
-	t := m.cur.Load()
+	t := m.table()
 	if t.gen != gen || t.resize.Load() != nil || r.Kind == None {
 		return false
 	}
@@ -55,21 +59,62 @@ func (m *Map[K, V]) StartResize(r Resize, gen uint64) bool {
 
 // start starts resizing t as r says, unless a resize of t has started.
 func (m *Map[K, V]) start(t *table[K, V], r Resize) bool {
-	u := m.Usage()
-	r.Entries, r.Bytes = u.Len, u.Bytes
-	if !t.resize.CompareAndSwap(nil, &r) {
+	if t.resize.Load() != nil {
 		return false
 	}
+	u := m.Usage()
+	r.Entries, r.Bytes = u.Len, u.Bytes
 	if int64(r.Buckets)*BucketBytes[K, V]() < AsyncTableBytes {
-		t.next.Store(newTable[K, V](r.Buckets, t.gen+1))
+		// The record lives in the next table: a resize to a small
+		// table allocates one object, or two over a bucket.
+		nt := newTable[K, V](r.Buckets, t.hasher, t.gen+1)
+		nt.made.Resize = r
+		if !t.resize.CompareAndSwap(nil, &nt.made.Resize) {
+			return false
+		}
+		t.next.Store(nt)
 		return true
+	}
+	rec := new(Resize)
+	*rec = r
+	if !t.resize.CompareAndSwap(nil, rec) {
+		return false
 	}
 	// A large table is allocated off the write path: zeroing it, and the
 	// garbage collector's assist debt that a large allocation incurs,
 	// would pause the write that started the resize for milliseconds.
-	// Until next is stored, writes go to t as if no resize had started.
-	go func() { t.next.Store(newTable[K, V](r.Buckets, t.gen+1)) }()
+	// Until next is stored, writes go to t as if no resize had started;
+	// if the goroutine has not run after stallWrites of them (it waits
+	// for a processor), the next write allocates the table itself.
+	go m.allocNext(t)
 	return true
+}
+
+// stallWrites is how many writes find a resize started and its next table
+// not yet allocated before one of them allocates it, so that a goroutine
+// that gets no processor (with GOMAXPROCS=1, until the writer blocks) does
+// not stall the resize: the writes go on in the old table meanwhile, and
+// the one that allocates pauses once, as the starter would have.
+const stallWrites = 256
+
+// allocNext allocates the next table of t, whose resize has started, and
+// stores it unless another goroutine has.
+func (m *Map[K, V]) allocNext(t *table[K, V]) {
+	if t.next.Load() != nil {
+		return
+	}
+	r := t.resize.Load()
+	nt := newTable[K, V](r.Buckets, t.hasher, t.gen+1)
+	nt.made.Resize = *r
+	t.next.CompareAndSwap(nil, nt)
+}
+
+// awaitNext counts a write that found t's resize started and its next
+// table not yet allocated, and allocates it on the stallWrites-th.
+func (m *Map[K, V]) awaitNext(t *table[K, V]) {
+	if t.waits.Add(1) == stallWrites {
+		m.allocNext(t)
+	}
 }
 
 // maybeGrow starts growing t if it is the map's table, no resize of it has
@@ -91,10 +136,22 @@ func (m *Map[K, V]) maybeGrow(t *table[K, V]) {
 // made and counted, so that whatever its caller does with a published
 // resize finds the write done.
 func (m *Map[K, V]) step1() *Done {
-	if t := m.cur.Load(); t.next.Load() != nil {
-		return m.help(t, m.step)
+	t := m.cur.Load()
+	if t.next.Load() != nil {
+		return m.help(t, m.stepSize())
+	}
+	if t.resize.Load() != nil {
+		m.awaitNext(t)
 	}
 	return nil
+}
+
+// stepSize returns the head buckets a write moves during a resize.
+func (m *Map[K, V]) stepSize() int64 {
+	if m.step == 0 {
+		return DefaultStep
+	}
+	return m.step
 }
 
 // Step moves steps steps of the resize in progress, if any (steps times
@@ -102,10 +159,10 @@ func (m *Map[K, V]) step1() *Done {
 // resize if it published it, and whether buckets are left to claim.
 func (m *Map[K, V]) Step(steps int) (done *Done, more bool) {
 	t := m.cur.Load()
-	if t.next.Load() == nil {
+	if t == nil || t.next.Load() == nil {
 		return nil, false
 	}
-	n := m.step
+	n := m.stepSize()
 	if n < 1<<40 {
 		n *= int64(steps)
 	}
@@ -113,12 +170,16 @@ func (m *Map[K, V]) Step(steps int) (done *Done, more bool) {
 	return done, t.claimed.Load() < int64(len(t.buckets))
 }
 
+// HasTable reports whether m has a table: whether a write, Init or
+// StartResize has made one.
+func (m *Map[K, V]) HasTable() bool { return m.cur.Load() != nil }
+
 // Finish moves every bucket left of the resize of table gen, if that is
 // still the map's table and its resize has started, and returns once the
 // resize is published: with it if this goroutine published it.
 func (m *Map[K, V]) Finish(gen uint64) *Done {
 	t := m.cur.Load()
-	if t.gen != gen || t.resize.Load() == nil {
+	if t == nil || t.gen != gen || t.resize.Load() == nil {
 		return nil
 	}
 	var done *Done
@@ -129,8 +190,8 @@ func (m *Map[K, V]) Finish(gen uint64) *Done {
 				done = d
 			}
 		} else {
-			// Another goroutine is allocating the next table or moving the
-			// last buckets.
+			// Another goroutine is moving the last buckets.
+			m.allocNext(t)
 			runtime.Gosched()
 		}
 	}
@@ -178,9 +239,9 @@ func (m *Map[K, V]) move(t, nt *table[K, V], i int, drop bool) {
 	for b := head; b != nil; b = b.next.Load() {
 		for hits := b.meta.Load() & metaHighs; hits != 0; hits &= hits - 1 {
 			e := b.slots[slotOf(hits)].Load()
-			h := m.entryHash(e)
+			h := t.entryHash(e)
 			if drop {
-				m.stripe(h).n.Add(-1)
+				m.add(h, -1)
 				continue
 			}
 			d := &nt.buckets[h&nt.mask]
@@ -202,17 +263,16 @@ func (m *Map[K, V]) move(t, nt *table[K, V], i int, drop bool) {
 func (m *Map[K, V]) publish(t, nt *table[K, V]) *Done {
 	// Usage reads the table after the counters: count first, so that no
 	// Usage sees the new table without its compaction counted.
-	r := t.resize.Load()
+	r := &nt.made
 	if r.Kind != Grow {
 		m.resetPeaks()
 	}
 	if r.Kind == Compact {
 		m.compactions.Add(1)
 	}
+	r.Spent = time.Duration(t.spent.Load())
+	r.Incremental = !r.Whole && m.stepSize() < int64(len(t.buckets))
+	r.Skipped = int(m.skipped.Swap(0))
 	m.cur.Store(nt)
-	return &Done{
-		Resize:      *r,
-		Spent:       time.Duration(t.spent.Load()),
-		Incremental: !r.Whole && m.step < int64(len(t.buckets)),
-	}
+	return r
 }

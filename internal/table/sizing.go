@@ -62,6 +62,10 @@ func EntryBytes[K comparable, V any]() int64 {
 	return int64(unsafe.Sizeof(Entry[K, V]{}))
 }
 
+// DefaultStep is the head buckets a write moves during a resize in a map
+// that Init has not configured.
+const DefaultStep = 64
+
 // stepBuckets returns the buckets a write moves during a resize for a
 // Config.Step of step: step of them, or all of them (MaxInt64) for 0. At
 // a step of 64 a write moves a bounded few microseconds' worth, and a

@@ -65,6 +65,11 @@ func TestSizes(t *testing.T) {
 	if s := unsafe.Sizeof(stripe{}); s%cacheLine != 0 {
 		t.Errorf("unsafe.Sizeof(stripe{}) = %d; want a multiple of %d", s, cacheLine)
 	}
+	// Writes to the base counter stay off the line that lookups load.
+	var m Map[int, int]
+	if d := unsafe.Offsetof(m.base) - unsafe.Offsetof(m.cur); d < 64 && unsafe.Sizeof(uintptr(0)) == 8 {
+		t.Errorf("the base counter is %d bytes past Map.cur; want 64 or more", d)
+	}
 	// A bucket is one 64-byte cache line on 64-bit platforms, whatever K
 	// and V: its slots point to entries.
 	if unsafe.Sizeof(uintptr(0)) != 8 {
@@ -118,7 +123,7 @@ var breakers = []struct {
 	}},
 	{"misplaced entry", false, "its hash selects", func(m *Map[int, int], e *Entry[int, int]) {
 		t := m.cur.Load()
-		h := m.entryHash(e)
+		h := m.cur.Load().entryHash(e)
 		for j := range t.buckets {
 			head := &t.buckets[j]
 			if uint64(j) != h&t.mask && head.meta.Load()&forwarded == 0 {
@@ -128,7 +133,7 @@ var breakers = []struct {
 		}
 	}},
 	{"key live twice", true, "live twice", func(m *Map[int, int], e *Entry[int, int]) {
-		h := m.entryHash(e)
+		h := m.cur.Load().entryHash(e)
 		t, head := lockBucket(m.cur.Load(), h)
 		t.add(head, &Entry[int, int]{e.Key, -1}, h)
 		head.mu.Unlock()
@@ -146,8 +151,8 @@ var breakers = []struct {
 		}
 		panic("the forwarded buckets are empty")
 	}},
-	{"counter", true, "stripe 0 counts", func(m *Map[int, int], e *Entry[int, int]) {
-		m.stripes[0].n.Add(1)
+	{"counter", true, "counters count", func(m *Map[int, int], e *Entry[int, int]) {
+		m.base.n.Add(1)
 	}},
 	{"locked bucket", true, "is locked", func(m *Map[int, int], e *Entry[int, int]) {
 		liveBucket(m).mu.Lock()

@@ -13,11 +13,11 @@ type Verifier[K comparable, V any] struct {
 	// frozen holds each forwarded chain as first seen, by table and head
 	// bucket index, for the tables the map may still reach.
 	frozen map[*table[K, V]]map[int][]link[K, V]
-	// Scratch space, reused across calls: a chain being read, the live
-	// keys of a chain, and the live entries per stripe.
+	// Scratch space, reused across calls: a chain being read and the live
+	// keys of a chain.
 	chain []link[K, V]
 	keys  []K
-	live  []int64
+	live  int64 // live entries found
 }
 
 // link is one bucket of a chain as a Verifier saw it.
@@ -36,6 +36,9 @@ type link[K comparable, V any] struct {
 // while other goroutines use m.
 func (v *Verifier[K, V]) Verify(m *Map[K, V], quiet bool) error {
 	t := m.cur.Load()
+	if t == nil {
+		return m.verifyNoTable(quiet)
+	}
 	nt := t.next.Load()
 	if v.frozen == nil {
 		v.frozen = make(map[*table[K, V]]map[int][]link[K, V])
@@ -49,10 +52,7 @@ func (v *Verifier[K, V]) Verify(m *Map[K, V], quiet bool) error {
 		return err
 	}
 	w := walker[K, V]{m: m, v: v, t: t, nt: nt, quiet: quiet}
-	if quiet {
-		v.live = slices.Grow(v.live[:0], len(m.stripes))[:len(m.stripes)]
-		clear(v.live)
-	}
+	v.live = 0
 	if err := w.walk(t, 0); err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (w *walker[K, V]) checkBucket(tab *table[K, V], j uint64, b *bucket[K, V], 
 		if e == nil {
 			continue
 		}
-		h := w.m.entryHash(e)
+		h := tab.entryHash(e)
 		if h&tab.mask != j {
 			return fmt.Errorf("key %v in bucket %d of the table of generation %d; its hash selects bucket %d", e.Key, j, tab.gen, h&tab.mask)
 		}
@@ -203,17 +203,14 @@ func (w *walker[K, V]) checkLive(tab *table[K, V], j uint64, e *Entry[K, V], h, 
 		}
 		w.v.keys = append(w.v.keys, e.Key)
 	}
-	w.v.live[(h>>32)&w.m.stripeMask]++
+	w.v.live++
 	return nil
 }
 
 // counts checks the counters against what the walk found, when quiet.
 func (w *walker[K, V]) counts() error {
-	for i := range w.m.stripes {
-		s := &w.m.stripes[i]
-		if n := s.n.Load(); n != w.v.live[i] || s.peak.Load() < n {
-			return fmt.Errorf("stripe %d counts %d entries (peak %d); %d are live", i, n, s.peak.Load(), w.v.live[i])
-		}
+	if err := w.m.verifyCounters(w.v.live); err != nil {
+		return err
 	}
 	if n := w.t.overflow.Load(); n != w.overflows[0] {
 		return fmt.Errorf("table of generation %d counts %d overflow buckets; it has %d", w.t.gen, n, w.overflows[0])
@@ -225,4 +222,29 @@ func (w *walker[K, V]) counts() error {
 		return fmt.Errorf("table of generation %d counts %d buckets moved, %d claimed; %d are forwarded", w.t.gen, moved, claimed, w.fwdHeads)
 	}
 	return nil
+}
+
+// verifyNoTable checks a map that has no table yet: no counts, when quiet.
+func (m *Map[K, V]) verifyNoTable(quiet bool) error {
+	if !quiet {
+		return nil
+	}
+	return m.verifyCounters(0)
+}
+
+// verifyCounters checks that the counters sum to live entries and that
+// none counts more than its peak.
+func (m *Map[K, V]) verifyCounters(live int64) error {
+	var n int64
+	var over error
+	m.each(func(c *counter) {
+		n += c.n.Load()
+		if p := c.peak.Load(); p < c.n.Load() {
+			over = fmt.Errorf("a counter counts %d entries over its peak %d", c.n.Load(), p)
+		}
+	})
+	if n != live {
+		return fmt.Errorf("counters count %d entries; %d are live", n, live)
+	}
+	return over
 }

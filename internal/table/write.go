@@ -5,8 +5,9 @@ package table
 // zero Note.
 type Note struct {
 	// Deletes is, when a check is due, the deletes counted on the write's
-	// stripe since that stripe last reported one (see CheckEvery); 0 if
-	// none is due. No check is reported due while a resize is in progress.
+	// counter since it last reported one (see CheckEvery); 0 if none is
+	// due. No check is reported due while a resize is in progress: the
+	// resize's Done reports those that came due (Done.Skipped).
 	Deletes int
 	// Done is the resize that the write's step published, or nil.
 	Done *Done
@@ -25,8 +26,9 @@ const (
 // absent. A key not equal to itself (a NaN) adds an entry on every Store.
 func (m *Map[K, V]) Store(k K, v V) (*Entry[K, V], Note) {
 	e := &Entry[K, V]{k, v}
-	h := m.entryHash(e)
-	t, head := lockBucket(m.cur.Load(), h)
+	t := m.table()
+	h := t.entryHash(e)
+	t, head := lockBucket(t, h)
 	old, at, i := head.lookup(head.meta.Load(), k, h)
 	grew := t.put(head, at, i, e, h)
 	head.mu.Unlock()
@@ -44,11 +46,12 @@ func (m *Map[K, V]) LoadOrStore(k K, v V) (actual V, loaded bool, n Note) {
 		_, n = m.Store(k, v)
 		return v, false, n
 	}
-	h := m.hash(k)
-	if e := m.load(k, h); e != nil {
+	t := m.table()
+	h := t.hash(k)
+	if e := load(t, k, h); e != nil {
 		return e.Val, true, n
 	}
-	t, head := lockBucket(m.cur.Load(), h)
+	t, head := lockBucket(t, h)
 	if e, _, _ := head.lookup(head.meta.Load(), k, h); e != nil {
 		head.mu.Unlock()
 		return e.Val, true, n
@@ -60,13 +63,17 @@ func (m *Map[K, V]) LoadOrStore(k K, v V) (actual V, loaded bool, n Note) {
 }
 
 // Delete removes k and returns its entry, or nil if k was absent, in which
-// case it takes no lock.
+// case it takes no lock (and a map with no table gets none).
 func (m *Map[K, V]) Delete(k K) (*Entry[K, V], Note) {
-	h := m.hash(k)
-	if m.load(k, h) == nil {
+	t := m.cur.Load()
+	if t == nil {
+		return nil, Note{}
+	}
+	h := t.hash(k)
+	if load(t, k, h) == nil {
 		return nil, Note{Done: m.step1()}
 	}
-	_, head := lockBucket(m.cur.Load(), h)
+	_, head := lockBucket(t, h)
 	e, at, i := head.lookup(head.meta.Load(), k, h)
 	if e != nil {
 		at.remove(i)
@@ -97,8 +104,9 @@ func (m *Map[K, V]) Compute(k K, f func(old V, loaded bool) (V, Op)) (actual V, 
 		_, n = m.Store(k, v)
 		return v, true, n
 	}
-	h := m.hash(k)
-	t, head := lockBucket(m.cur.Load(), h)
+	t := m.table()
+	h := t.hash(k)
+	t, head := lockBucket(t, h)
 	actual, ok, delta, grew := computeLocked(t, head, k, h, f)
 	switch {
 	case delta > 0:

@@ -1,0 +1,68 @@
+package shrinkmap_test
+
+import (
+	"runtime"
+	"testing"
+	"unsafe"
+
+	"github.com/shrinkmap/shrinkmap"
+	"github.com/stretchr/testify/require"
+)
+
+// Tests of what a Concurrent with few entries costs: the heap of an empty
+// one and Clear's allocations (TestManySmallMapsDrainedHeap weighs many
+// drained ones against native maps).
+
+func TestConcurrentEmptyHeap(t *testing.T) {
+	const maps = 10_000
+	heap := heapOf(func() any {
+		ms := make([]*shrinkmap.Concurrent[int, int], maps)
+		for i := range ms {
+			ms[i] = shrinkmap.NewConcurrent[int, int]()
+		}
+		return ms
+	})
+	each := heap/maps - int64(unsafe.Sizeof(uintptr(0)))
+	t.Logf("an empty Concurrent[int, int] holds %d B of heap (unsafe.Sizeof %d B); an empty native map %d B",
+		each, unsafe.Sizeof(shrinkmap.Concurrent[int, int]{}), heapOf(func() any { return make(map[int]int) }))
+	// The struct alone: the first write makes the table, and the counts
+	// are one word each until writers contend.
+	require.LessOrEqualf(t, each, int64(256), "heap of an empty Concurrent[int, int]; want its struct's alone")
+}
+
+func TestConcurrentClearAllocations(t *testing.T) {
+	// As sync.Map's TestMapClearOneAllocation: Clear allocates at most one
+	// object, the one-bucket table that replaces the old one.
+	var zero shrinkmap.Concurrent[int, int]
+	if a := testing.AllocsPerRun(10, zero.Clear); a > 0 {
+		t.Errorf("Clear() of a zero map: %v allocations; want 0", a)
+	}
+	empty := shrinkmap.NewConcurrent[int, int]()
+	empty.Set(1, 1)
+	empty.Delete(1)
+	if a := testing.AllocsPerRun(10, empty.Clear); a > 1 {
+		t.Errorf("Clear() of an empty map: %v allocations; want at most 1", a)
+	}
+	large := shrinkmap.NewConcurrent[int, int]()
+	for k := range 100_000 {
+		large.Set(k, k)
+	}
+	for large.Stats().Migrating { // the fill's growth, if still in progress
+		large.Delete(-1)
+	}
+	if a := mallocsOf(large.Clear); a > 1 {
+		t.Errorf("Clear() of a map of 100,000 entries: %d allocations; want at most 1", a)
+	}
+	require.Equal(t, shrinkmap.Stats{TableBytes: 64}, large.Stats(), "Stats() after Clear() of the large map")
+}
+
+// mallocsOf returns the heap allocations that one call of f makes, on one
+// processor, as testing.AllocsPerRun counts them.
+func mallocsOf(f func()) uint64 {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.Mallocs - before.Mallocs
+}
