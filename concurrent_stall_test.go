@@ -2,7 +2,10 @@ package shrinkmap
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
+	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/shrinkmap/shrinkmap/internal/table"
@@ -140,4 +143,58 @@ func TestConcurrentDrainStopsAnywhere(t *testing.T) {
 		}
 	}
 	require.Positive(t, compacted, "drains that compacted")
+}
+
+// TestConcurrentClearsRacingSets runs two goroutines that each, 100 times,
+// either Set 1,000 keys or call Clear 1,000 times, and then checks that Len
+// counts exactly the entries All yields and Has finds: a Clear's next table
+// allocated by one goroutine must not be replaced by another's after
+// buckets have moved into it (entries lost, still counted).
+func TestConcurrentClearsRacingSets(t *testing.T) {
+	rounds := 12
+	if raceEnabled {
+		rounds = 4
+	}
+	sets, clears := 0, 0
+	for round := range rounds {
+		var c Concurrent[string, int]
+		var mix [2]int
+		var wg sync.WaitGroup
+		for g := range 2 {
+			goWait(&wg, func() { setOrClear(&c, rand.New(rand.NewPCG(uint64(round), uint64(g))), &mix[g]) })
+		}
+		wg.Wait()
+		sets += mix[0] + mix[1]
+		clears += 200 - mix[0] - mix[1]
+		yielded, found := 0, 0
+		for range c.All() {
+			yielded++
+		}
+		for j := range 1000 {
+			if c.Has(strconv.Itoa(j)) {
+				found++
+			}
+		}
+		require.Equalf(t, yielded, c.Len(), "round %d: Len counts entries All does not yield (Has finds %d)", round, found)
+		require.Equal(t, yielded, found, "round %d", round)
+		newConcVerifier(&c).quiet(t, "round %d", round)
+	}
+	require.Positive(t, sets, "no goroutine set keys")
+	require.Positive(t, clears, "no goroutine cleared")
+}
+
+// setOrClear does one goroutine's part of TestConcurrentClearsRacingSets,
+// counting its rounds of Sets in sets.
+func setOrClear(c *Concurrent[string, int], r *rand.Rand, sets *int) {
+	for range 100 {
+		coin := r.IntN(2)
+		*sets += coin
+		for j := range 1000 {
+			if coin == 1 {
+				c.Set(strconv.Itoa(j), j)
+			} else {
+				c.Clear()
+			}
+		}
+	}
 }

@@ -72,7 +72,9 @@ func (m *Map[K, V]) start(t *table[K, V], r Resize) bool {
 		if !t.resize.CompareAndSwap(nil, &nt.made.Resize) {
 			return false
 		}
-		t.next.Store(nt)
+		// A Finish that found the resize started may have allocated the
+		// next table already (see allocNext), and moved buckets into it.
+		t.next.CompareAndSwap(nil, nt)
 		return true
 	}
 	rec := new(Resize)
