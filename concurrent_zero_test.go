@@ -77,8 +77,8 @@ func TestConcurrentZeroReadsAllocateNothing(t *testing.T) {
 }
 
 func TestConcurrentZeroEveryMethod(t *testing.T) {
-	// Each method on its own zero map, then checked against a map from
-	// NewConcurrent() with no options that had the same calls.
+	// Each method on its own zero map, then checked against a map made
+	// by NewConcurrent with the default step and policy, given the same calls.
 	type step struct {
 		name string
 		do   func(c *Concurrent[int, int]) any
@@ -114,8 +114,8 @@ func TestConcurrentZeroEveryMethod(t *testing.T) {
 	for _, s := range steps {
 		var zero Concurrent[int, int]
 		got := s.do(&zero)
-		want := s.do(NewConcurrent[int, int]())
-		require.Equalf(t, want, got, "%s on a zero map; want what it returns on NewConcurrent()", s.name)
+		want := s.do(NewConcurrent[int, int](WithIncremental(DefaultStep), WithPolicy(DefaultPolicy())))
+		require.Equalf(t, want, got, "%s on a zero map; want what it returns on a map configured with the default step and policy", s.name)
 		newConcVerifier(&zero).quiet(t, "%s on a zero map", s.name)
 		// The map works on after the call.
 		zero.Set(7, 7)
