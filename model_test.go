@@ -1184,9 +1184,10 @@ func (d *modelDriver[K]) holdClear() bool { return d.noClear || d.prev.Migrating
 
 // holdDeleteFunc reports whether random DeleteFunc calls are held back: a
 // DeleteFunc is a loop whose body deletes, and the end of such a loop
-// completes a small migration at once, so it waits, as Shrink and Clear
-// do, until the first migration of the run has completed by its steps.
-func (d *modelDriver[K]) holdDeleteFunc() bool { return d.prev.Migrating && d.finished == 0 }
+// completes a small migration at once, so it waits, as Shrink does: while
+// a large cycle grows and drains (whose compactions must migrate by steps),
+// and until the first migration of the run has completed by its steps.
+func (d *modelDriver[K]) holdDeleteFunc() bool { return d.holdShrink() }
 
 // pick3 chooses a rate for small maps, for maps mid-migration, and for
 // other large maps.
