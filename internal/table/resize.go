@@ -67,8 +67,7 @@ func (m *Map[K, V]) start(t *table[K, V], r Resize) bool {
 	if int64(r.Buckets)*BucketBytes[K, V]() < AsyncTableBytes {
 		// The record lives in the next table: a resize to a small
 		// table allocates one object, or two over a bucket.
-		nt := newTable[K, V](r.Buckets, t.hasher, t.gen+1)
-		nt.made.Resize = r
+		nt := t.successor(r)
 		if !t.resize.CompareAndSwap(nil, &nt.made.Resize) {
 			return false
 		}
@@ -105,10 +104,15 @@ func (m *Map[K, V]) allocNext(t *table[K, V]) {
 	if t.next.Load() != nil {
 		return
 	}
-	r := t.resize.Load()
+	t.next.CompareAndSwap(nil, t.successor(*t.resize.Load()))
+}
+
+// successor returns the table that resize r of t moves the entries into,
+// empty, with r recorded in it.
+func (t *table[K, V]) successor(r Resize) *table[K, V] {
 	nt := newTable[K, V](r.Buckets, t.hasher, t.gen+1)
-	nt.made.Resize = *r
-	t.next.CompareAndSwap(nil, nt)
+	nt.made.Resize = r
+	return nt
 }
 
 // awaitNext counts a write that found t's resize started and its next
