@@ -1460,6 +1460,14 @@ func modelRun[K comparable](t *testing.T, keys modelKeys[K], cfg modelConfig, pl
 		// reused or collected): make sure every run has its Shrinks.
 		d.shrink()
 	}
+	for d.deleteFuncs < 2 || d.deleteFuncRemoved == 0 {
+		// Likewise every run has DeleteFunc calls that remove entries: one
+		// that approves every entry of a map holding at least one.
+		if d.len() == 0 {
+			d.set(d.freshKey())
+		}
+		d.deleteFunc(1, 0)
+	}
 	d.sweep(2) // at least one expiry sweep with concurrent readers a run
 	d.clear()
 	d.checkAll()
