@@ -119,14 +119,14 @@ func (c *Concurrent[K, V]) Has(k K) bool {
 // (a NaN) adds a new entry on every Set and can be reached only by
 // iteration.
 func (c *Concurrent[K, V]) Set(k K, v V) {
-	_, n := c.table.Store(k, v)
+	_, _, n := c.table.Store(k, v)
 	c.after(n)
 }
 
 // Delete removes k, if present, and compacts the map if its policy says so
 // (see NewConcurrent). Deleting an absent key locks nothing.
 func (c *Concurrent[K, V]) Delete(k K) {
-	_, n := c.table.Delete(k)
+	_, _, n := c.table.Delete(k)
 	c.after(n)
 }
 
@@ -145,24 +145,17 @@ func (c *Concurrent[K, V]) GetOrSet(k K, v V) (actual V, loaded bool) {
 // value and false if k was absent, atomically. An absent key is found
 // absent without a lock.
 func (c *Concurrent[K, V]) GetAndDelete(k K) (V, bool) {
-	e, n := c.table.Delete(k)
+	old, loaded, n := c.table.Delete(k)
 	c.after(n)
-	if e == nil {
-		var zero V
-		return zero, false
-	}
-	return e.Val, true
+	return old, loaded
 }
 
 // Swap stores v for k and returns the previous value and true, or the zero
 // value and false if k was absent, atomically.
 func (c *Concurrent[K, V]) Swap(k K, v V) (previous V, loaded bool) {
-	e, n := c.table.Store(k, v)
+	previous, loaded, n := c.table.Store(k, v)
 	c.after(n)
-	if e == nil {
-		return previous, false
-	}
-	return e.Val, true
+	return previous, loaded
 }
 
 // A ComputeOp tells Compute what to do with the value its function returns.

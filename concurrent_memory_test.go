@@ -102,7 +102,7 @@ func TestConcurrentGivesBackTables(t *testing.T) {
 	emptied := concHeap() - base
 	require.Equal(t, 0, c.Len(), "Len() after deleting every key")
 	// Entries are freed as they are deleted; the bucket array stays.
-	array := int64(table.BucketsFor(n)) * table.BucketBytes[int, [128]byte]()
+	array := int64(c.table.BucketsFor(n)) * table.BucketBytes[int, [128]byte]()
 	require.GreaterOrEqual(t, emptied, array, "heap held by an emptied map with the Never policy = %d B; want at least its %d B bucket array", emptied, array)
 
 	c.Shrink()

@@ -110,6 +110,21 @@ func (c *Concurrent[K, V]) atOnce(buckets int) bool {
 	return buckets <= wholeSteps*c.config().step
 }
 
+// checkEvery returns the deletes after which a map of n entries in a table
+// of the given buckets checks again: n/8, or fewer if a table of half the
+// buckets would hold the entries sooner, so that a drain's compaction
+// starts where it becomes possible and has the drain's remaining deletes
+// to move the table in.
+func (c *Concurrent[K, V]) checkEvery(n, buckets int) int {
+	every := n / 8
+	if buckets > 1 {
+		if at := c.table.GrowAt(buckets / 2); n > at {
+			every = min(every, n-at)
+		}
+	}
+	return every
+}
+
 // check is where the map consults its policy: it computes the whole map's
 // Stats and, if no resize is in progress, a table sized for the live
 // entries (but not below the capacity floor) would have fewer buckets, and
@@ -123,8 +138,8 @@ func (c *Concurrent[K, V]) check(deletes int) (r table.Resize, gen uint64, ok bo
 		return r, 0, false
 	}
 	s := statsOf(u)
-	c.table.CheckEvery(s.Len / 8)
-	buckets := table.BucketsFor(max(s.Len, c.config().capacity))
+	c.table.CheckEvery(c.checkEvery(s.Len, u.Buckets))
+	buckets := c.table.BucketsFor(max(s.Len, c.config().capacity))
 	r = table.Resize{Kind: table.Compact, Buckets: buckets, Whole: c.atOnce(u.Buckets)}
 	return r, u.Gen, c.askPolicy(&s, u.Gen, deletes, r, buckets < u.Buckets)
 }
@@ -169,9 +184,9 @@ func (c *Concurrent[K, V]) resizeNow(kind table.Kind) {
 			c.published(c.table.Finish(u.Gen))
 			continue
 		}
-		buckets := table.BucketsFor(u.Len)
+		buckets := c.table.BucketsFor(u.Len)
 		if kind == table.Clear {
-			buckets = table.BucketsFor(c.config().capacity)
+			buckets = c.table.BucketsFor(c.config().capacity)
 		}
 		r := table.Resize{Kind: kind, Buckets: buckets, Whole: true, Cause: int32(ReasonManual)}
 		if !c.table.StartResize(r, u.Gen) {

@@ -26,8 +26,8 @@ func requireDrained[V any](t *testing.T, c *Concurrent[int, V], what string) {
 	t.Helper()
 	u := c.table.Usage()
 	require.Equalf(t, table.None, u.Resize, "%s: Usage() = %+v; want no resize in progress", what, u)
-	require.LessOrEqualf(t, u.Buckets, 2*table.BucketsFor(u.Len), "%s: Usage() = %+v; want at most twice the %d buckets of a table for Len",
-		what, u, table.BucketsFor(u.Len))
+	require.LessOrEqualf(t, u.Buckets, 2*c.table.BucketsFor(u.Len), "%s: Usage() = %+v; want at most twice the %d buckets of a table for Len",
+		what, u, c.table.BucketsFor(u.Len))
 	newConcVerifier(c).quiet(t, "%s", what)
 }
 

@@ -361,7 +361,7 @@ func TestConcurrentResizeLeaksNothing(t *testing.T) {
 		// Over AsyncTableBytes of buckets: the growths to it allocate on
 		// a goroutine of their own.
 		big := int(table.AsyncTableBytes / table.BucketBytes[int, int]())
-		n := 2 * table.GrowAt(big)
+		n := 2 * c.table.GrowAt(big)
 		for k := range n {
 			c.Set(k, k)
 		}

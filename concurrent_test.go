@@ -243,8 +243,8 @@ func TestConcurrentStripes(t *testing.T) {
 
 func TestConcurrentSizing(t *testing.T) {
 	c := NewConcurrent[int, int](WithCapacity(100))
-	assert.Equal(t, table.BucketsFor(100), c.table.Usage().Buckets, "buckets of NewConcurrent(WithCapacity(100))")
-	assert.Equal(t, 32, table.BucketsFor(100), "BucketsFor(100)")
+	assert.Equal(t, c.table.BucketsFor(100), c.table.Usage().Buckets, "buckets of NewConcurrent(WithCapacity(100))")
+	assert.Equal(t, 32, c.table.BucketsFor(100), "BucketsFor(100)")
 }
 
 func TestConcurrentStats(t *testing.T) {
@@ -269,8 +269,8 @@ func TestConcurrentStats(t *testing.T) {
 	s = c.Stats()
 	assert.Equal(t, Stats{Len: 600, Peak: 600, Shrinks: 1, TableBytes: s.TableBytes}, s, "Stats() after Shrink()")
 	u := c.table.Usage()
-	assert.Equal(t, table.BucketsFor(600), u.Buckets, "buckets after Shrink() of 600 entries")
-	want := int64(u.Buckets+u.Overflow)*table.BucketBytes[int, int]() + 600*table.EntryBytes[int, int]()
+	assert.Equal(t, c.table.BucketsFor(600), u.Buckets, "buckets after Shrink() of 600 entries")
+	want := int64(u.Buckets)*table.BucketBytes[int, int]() + int64(u.Overflow)*table.OverflowBytes[int, int]() + 600*table.EntryBytes[int, int]()
 	assert.Equal(t, want, s.TableBytes, "Stats().TableBytes against the buckets and entries")
 	assert.Equal(t, 600, c.Len(), "Len() after Shrink()")
 }

@@ -154,7 +154,7 @@ type Usage struct {
 	Left        int    // buckets of the table that the resize has yet to move
 	Overflow    int    // overflow buckets, of both tables during a resize
 	// Bytes counts the bucket arrays (of both tables during a resize), the
-	// overflow buckets, and one entry per live entry.
+	// overflow buckets, and in the entry layout one entry per live key.
 	Bytes int64
 	// Wasted is the bytes of head buckets beyond those of a table sized
 	// for Len; overflow buckets are not counted.
@@ -180,21 +180,21 @@ func (m *Map[K, V]) Usage() Usage {
 		Peak:        int(max(peak, n)),
 		Compactions: m.compactions.Load(),
 		Gen:         t.gen,
-		Buckets:     len(t.buckets),
+		Buckets:     t.size(),
 	}
-	heads := int64(len(t.buckets))
+	heads := int64(t.size())
 	overflow := t.overflow.Load()
 	if r := t.resize.Load(); r != nil {
 		u.Resize = r.Kind
 		u.Left = int(heads - t.moved.Load())
 	}
 	if nt := t.next.Load(); nt != nil {
-		heads += int64(len(nt.buckets))
+		heads += int64(nt.size())
 		overflow += nt.overflow.Load()
 	}
-	bb := BucketBytes[K, V]()
+	bb, ob, eb := t.sizes()
 	u.Overflow = int(overflow)
-	u.Bytes = (heads+overflow)*bb + n*EntryBytes[K, V]()
-	u.Wasted = max(0, (heads-int64(BucketsFor(int(n))))*bb)
+	u.Bytes = heads*bb + overflow*ob + n*eb
+	u.Wasted = max(0, (heads-int64(t.loadFactor().bucketsFor(int(n))))*bb)
 	return u
 }

@@ -56,12 +56,21 @@ type hasher struct {
 	// intKey is set; other keys are hashed by maphash with seed.
 	intSeed uint64
 	intKey  bool
+	// words selects the word layout (see wbucket): integer keys and
+	// values of at most a word with no pointers.
+	words bool
 }
 
-// newHasher returns a hasher for keys of type K with a new random seed.
-func newHasher[K comparable]() hasher {
+// newHasher returns a hasher for a map from K to V with a new random seed,
+// of the word layout if words and the types allow it.
+func newHasher[K comparable, V any](words bool) hasher {
 	seed := maphash.MakeSeed()
-	return hasher{seed: seed, intSeed: maphash.Comparable(seed, uint64(0x5eed)), intKey: isIntKey[K]()}
+	return hasher{
+		seed:    seed,
+		intSeed: maphash.Comparable(seed, uint64(0x5eed)),
+		intKey:  isIntKey[K](),
+		words:   words && isWordLayout[K, V](),
+	}
 }
 
 // hash returns the hash of k. It is small enough to inline.

@@ -15,8 +15,8 @@ func (m *Map[K, V]) Range(yield func(K, V) bool) {
 	if t == nil {
 		return
 	}
-	var buf []*Entry[K, V]
-	for i := range t.buckets {
+	var buf []Entry[K, V]
+	for i := range t.size() {
 		buf = m.collect(buf[:0], t, uint64(i), t.mask)
 		for _, e := range buf {
 			if !yield(e.Key, e.Val) {
@@ -28,7 +28,7 @@ func (m *Map[K, V]) Range(yield func(K, V) bool) {
 
 // collect appends to buf the entries whose hashes h have h&mask == class,
 // each read from the table that holds it now, starting the search at t.
-func (m *Map[K, V]) collect(buf []*Entry[K, V], t *table[K, V], class, mask uint64) []*Entry[K, V] {
+func (m *Map[K, V]) collect(buf []Entry[K, V], t *table[K, V], class, mask uint64) []Entry[K, V] {
 	if t.mask < mask {
 		// t's bucket holds the class along with others.
 		return m.collectBucket(buf, t, class&t.mask, class, mask)
@@ -40,22 +40,33 @@ func (m *Map[K, V]) collect(buf []*Entry[K, V], t *table[K, V], class, mask uint
 	return buf
 }
 
-// collectBucket appends to buf the entries of t's bucket j whose hashes h
-// have h&mask == class, or collects them from the next table if the
+// collectBucket appends to buf the pairs of t's bucket j whose hashes h
+// have h&mask == class, copied under its lock, or collects them from the next table if the
 // bucket has moved.
-func (m *Map[K, V]) collectBucket(buf []*Entry[K, V], t *table[K, V], j, class, mask uint64) []*Entry[K, V] {
+func (m *Map[K, V]) collectBucket(buf []Entry[K, V], t *table[K, V], j, class, mask uint64) []Entry[K, V] {
+	filter := t.mask < mask
+	if t.words != nil {
+		b := &t.words[j]
+		b.lock()
+		if b.lines[0].ctrl.Load()&forwarded != 0 {
+			b.unlock()
+			return m.collect(buf, t.next.Load(), class, mask)
+		}
+		buf = appendWords(buf, t, b, filter, class, mask)
+		b.unlock()
+		return buf
+	}
 	head := &t.buckets[j]
 	head.mu.Lock()
 	if head.meta.Load()&forwarded != 0 {
 		head.mu.Unlock()
 		return m.collect(buf, t.next.Load(), class, mask)
 	}
-	filter := t.mask < mask
 	for b := head; b != nil; b = b.next.Load() {
 		for hits := b.meta.Load() & metaHighs; hits != 0; hits &= hits - 1 {
 			e := b.slots[slotOf(hits)].Load()
 			if !filter || t.entryHash(e)&mask == class {
-				buf = append(buf, e)
+				buf = append(buf, *e)
 			}
 		}
 	}

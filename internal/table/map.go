@@ -44,6 +44,9 @@ type Config struct {
 	// runs, a step (each bucket with up to five entries, and its overflow
 	// buckets'); 0 makes the write that starts a resize move them all.
 	Step int
+	// Entries keeps a map whose types allow the word layout in the entry
+	// layout, for tests of the entry layout.
+	Entries bool
 }
 
 // table is one generation of the table. Its first fields, which every
@@ -51,7 +54,9 @@ type Config struct {
 // change during a resize come after them, the record keeping the counters
 // off the line that readers load.
 type table[K comparable, V any] struct {
+	// Of buckets and words, the map's layout uses one; the other is nil.
 	buckets []bucket[K, V]
+	words   []wbucket
 	mask    uint64
 	gen     uint64 // resizes published before this table
 	hasher
@@ -76,10 +81,16 @@ type table[K comparable, V any] struct {
 	waits atomic.Int64
 }
 
-// oneBucket is a table of one bucket, allocated as one object.
+// oneBucket is a table of one bucket, allocated as one object; oneWord
+// is one of the word layout.
 type oneBucket[K comparable, V any] struct {
 	t table[K, V]
 	b [1]bucket[K, V]
+}
+
+type oneWord[K comparable, V any] struct {
+	t table[K, V]
+	b [1]wbucket
 }
 
 // newTable returns an empty table of the given head buckets (a power of
@@ -87,11 +98,18 @@ type oneBucket[K comparable, V any] struct {
 // allocation.
 func newTable[K comparable, V any](buckets int, hs hasher, gen uint64) *table[K, V] {
 	var t *table[K, V]
-	if buckets == 1 {
+	switch {
+	case buckets == 1 && hs.words:
+		o := new(oneWord[K, V])
+		t = &o.t
+		t.words = o.b[:]
+	case buckets == 1:
 		o := new(oneBucket[K, V])
 		t = &o.t
 		t.buckets = o.b[:]
-	} else {
+	case hs.words:
+		t = &table[K, V]{words: make([]wbucket, buckets)}
+	default:
 		t = &table[K, V]{buckets: make([]bucket[K, V], buckets)}
 	}
 	t.mask, t.gen, t.hasher = uint64(buckets-1), gen, hs
@@ -106,7 +124,12 @@ func (m *Map[K, V]) Init(c Config) {
 	}
 	m.stripes = c.Stripes
 	m.step = stepBuckets(c.Step)
-	m.cur.Store(newTable[K, V](BucketsFor(c.Capacity), newHasher[K](), 0))
+	hs := newHasher[K, V](!c.Entries)
+	l := entryLoad
+	if hs.words {
+		l = wordLoad
+	}
+	m.cur.Store(newTable[K, V](l.bucketsFor(c.Capacity), hs, 0))
 }
 
 // table returns m's table, making the first one if m has none.
@@ -116,7 +139,7 @@ func (m *Map[K, V]) table() *table[K, V] {
 	}
 	// Of the writers racing to make the first table, the first to store
 	// it wins; the others use that one.
-	m.cur.CompareAndSwap(nil, newTable[K, V](1, newHasher[K](), 0))
+	m.cur.CompareAndSwap(nil, newTable[K, V](1, newHasher[K, V](true), 0))
 	return m.cur.Load()
 }
 
@@ -128,6 +151,9 @@ func (m *Map[K, V]) Get(k K) (v V, ok bool) {
 	t := m.cur.Load()
 	if t == nil {
 		return v, false
+	}
+	if t.words != nil {
+		return getWords(t, k)
 	}
 	var h uint64
 	if t.intKey {
@@ -182,6 +208,16 @@ func lockBucket[K comparable, V any](t *table[K, V], h uint64) (*table[K, V], *b
 		b.mu.Unlock()
 		t = t.next.Load()
 	}
+}
+
+// size returns t's head buckets.
+func (t *table[K, V]) size() int { return int(t.mask) + 1 }
+
+// Words reports whether m keeps its pairs in its buckets as words (the
+// word layout) rather than in entries; false until m has a table.
+func (m *Map[K, V]) Words() bool {
+	t := m.cur.Load()
+	return t != nil && t.words != nil
 }
 
 // Stripes returns the number of counter stripes that the counts spread over

@@ -64,7 +64,7 @@ func (m *Map[K, V]) start(t *table[K, V], r Resize) bool {
 	}
 	u := m.Usage()
 	r.Entries, r.Bytes = u.Len, u.Bytes
-	if int64(r.Buckets)*BucketBytes[K, V]() < AsyncTableBytes {
+	if head, _, _ := t.sizes(); int64(r.Buckets)*head < AsyncTableBytes {
 		// The record lives in the next table: a resize to a small
 		// table allocates one object, or two over a bucket.
 		nt := t.successor(r)
@@ -131,10 +131,10 @@ func (m *Map[K, V]) maybeGrow(t *table[K, V]) {
 		return
 	}
 	n := m.Len()
-	if n <= GrowAt(len(t.buckets)) {
+	if n <= t.loadFactor().growAt(t.size()) {
 		return
 	}
-	m.start(t, Resize{Kind: Grow, Buckets: max(2*len(t.buckets), BucketsFor(n))})
+	m.start(t, Resize{Kind: Grow, Buckets: max(2*t.size(), t.loadFactor().bucketsFor(n))})
 }
 
 // step1 moves one step of the resize in progress, if any, and returns the
@@ -173,7 +173,7 @@ func (m *Map[K, V]) Step(steps int) (done *Done, more bool) {
 		n *= int64(steps)
 	}
 	done = m.help(t, n)
-	return done, t.claimed.Load() < int64(len(t.buckets))
+	return done, t.claimed.Load() < int64(t.size())
 }
 
 // HasTable reports whether m has a table: whether a write, Init or
@@ -189,7 +189,7 @@ func (m *Map[K, V]) Finish(gen uint64) *Done {
 		return nil
 	}
 	var done *Done
-	n := int64(len(t.buckets))
+	n := int64(t.size())
 	for m.cur.Load() == t {
 		if t.next.Load() != nil && t.claimed.Load() < n {
 			if d := m.help(t, n); d != nil {
@@ -208,7 +208,7 @@ func (m *Map[K, V]) Finish(gen uint64) *Done {
 // t has a next table and buckets left to claim, and publishes t.next if it
 // moved the last of them.
 func (m *Map[K, V]) help(t *table[K, V], n int64) *Done {
-	size := int64(len(t.buckets))
+	size := int64(t.size())
 	nt := t.next.Load()
 	if nt == nil || t.claimed.Load() >= size {
 		return nil // the next table is being allocated, or every bucket claimed
@@ -235,13 +235,17 @@ func (m *Map[K, V]) help(t *table[K, V], n int64) *Done {
 // move copies the entries of t's bucket i into nt, or drops them if drop
 // (for a Clear), and marks the bucket forwarded.
 func (m *Map[K, V]) move(t, nt *table[K, V], i int, drop bool) {
-	head := &t.buckets[i]
-	head.mu.Lock()
 	// Growing, the buckets of nt that t's bucket i maps to receive entries
 	// from it alone, and no writer reaches them before it is forwarded, so
 	// they need no lock. Shrinking, several buckets of t share one of nt,
 	// which writers may already be using.
 	lock := nt.mask < t.mask
+	if t.words != nil {
+		m.moveWords(t, nt, i, drop, lock)
+		return
+	}
+	head := &t.buckets[i]
+	head.mu.Lock()
 	for b := head; b != nil; b = b.next.Load() {
 		for hits := b.meta.Load() & metaHighs; hits != 0; hits &= hits - 1 {
 			e := b.slots[slotOf(hits)].Load()
@@ -277,7 +281,7 @@ func (m *Map[K, V]) publish(t, nt *table[K, V]) *Done {
 		m.compactions.Add(1)
 	}
 	r.Spent = time.Duration(t.spent.Load())
-	r.Incremental = !r.Whole && m.stepSize() < int64(len(t.buckets))
+	r.Incremental = !r.Whole && m.stepSize() < int64(t.size())
 	r.Skipped = int(m.skipped.Swap(0))
 	m.cur.Store(nt)
 	return r

@@ -86,11 +86,11 @@ func TestSizes(t *testing.T) {
 	}
 }
 
-// newTestMap returns a map of one stripe that moves one bucket per write,
+// newTestMap returns a map of the entry layout, of one stripe, that moves one bucket per write,
 // holding keys [0, n) mapped to themselves, with no resize in progress.
 func newTestMap(n int) *Map[int, int] {
 	m := new(Map[int, int])
-	m.Init(Config{Stripes: 1, Step: 1})
+	m.Init(Config{Stripes: 1, Step: 1, Entries: true})
 	for k := range n {
 		m.Store(k, k)
 	}
@@ -174,8 +174,9 @@ func TestVerifierFinds(t *testing.T) {
 			if err := c.Verify(m, true); err != nil {
 				t.Fatalf("Verify of a sound map mid-resize: %v", err)
 			}
-			e, _ := m.Delete(150)
-			m.Store(150, 150) // a new entry; e is not in the map
+			m.Delete(150)
+			m.Store(150, 150)
+			e := &Entry[int, int]{150, 150} // not in the map
 			tc.breakMap(m, e)
 			err := c.Verify(m, tc.quiet)
 			switch {

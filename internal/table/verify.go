@@ -17,7 +17,10 @@ type Verifier[K comparable, V any] struct {
 	// keys of a chain.
 	chain []link[K, V]
 	keys  []K
-	live  int64 // live entries found
+	words []uint64 // the live key bits of a head bucket, in the word layout
+	live  int64    // live entries found
+	// frozenWords is frozen for tables of the word layout, by table.
+	frozenWords map[*table[K, V]]map[int][]wsnap
 }
 
 // link is one bucket of a chain as a Verifier saw it.
@@ -46,6 +49,11 @@ func (v *Verifier[K, V]) Verify(m *Map[K, V], quiet bool) error {
 	for tab := range v.frozen {
 		if tab.gen < t.gen {
 			delete(v.frozen, tab) // published: nothing reaches it
+		}
+	}
+	for tab := range v.frozenWords {
+		if tab.gen < t.gen {
+			delete(v.frozenWords, tab)
 		}
 	}
 	if err := verifyNext(m, t, nt); err != nil {
@@ -98,6 +106,9 @@ type walker[K comparable, V any] struct {
 
 // walk checks every chain of tab, which is w.t (which 0) or w.nt (1).
 func (w *walker[K, V]) walk(tab *table[K, V], which int) error {
+	if tab.words != nil {
+		return w.walkWords(tab, which)
+	}
 	for j := range tab.buckets {
 		head := &tab.buckets[j]
 		if w.quiet {

@@ -22,20 +22,25 @@ const (
 	Remove           // remove the key, if present
 )
 
-// Store stores v for k and returns the entry it replaced, nil if k was
-// absent. A key not equal to itself (a NaN) adds an entry on every Store.
-func (m *Map[K, V]) Store(k K, v V) (*Entry[K, V], Note) {
-	e := &Entry[K, V]{k, v}
+// Store stores v for k and returns the value it replaced and true, or the
+// zero value and false if k was absent. A key not equal to itself (a NaN)
+// adds an entry on every Store.
+func (m *Map[K, V]) Store(k K, v V) (old V, loaded bool, n Note) {
 	t := m.table()
+	if t.words != nil {
+		return m.storeWords(t, k, v)
+	}
+	e := &Entry[K, V]{k, v}
 	h := t.entryHash(e)
 	t, head := lockBucket(t, h)
-	old, at, i := head.lookup(head.meta.Load(), k, h)
+	prev, at, i := head.lookup(head.meta.Load(), k, h)
 	grew := t.put(head, at, i, e, h)
 	head.mu.Unlock()
-	if old == nil {
+	if prev == nil {
 		m.inserted(t, h, grew)
+		return old, false, Note{Done: m.step1()}
 	}
-	return old, Note{Done: m.step1()}
+	return prev.Val, true, Note{Done: m.step1()}
 }
 
 // LoadOrStore returns the value stored for k and true if k is present;
@@ -43,10 +48,13 @@ func (m *Map[K, V]) Store(k K, v V) (*Entry[K, V], Note) {
 // present key is read without a lock. A NaN key is stored, as by Store.
 func (m *Map[K, V]) LoadOrStore(k K, v V) (actual V, loaded bool, n Note) {
 	if k != k {
-		_, n = m.Store(k, v)
+		_, _, n = m.Store(k, v)
 		return v, false, n
 	}
 	t := m.table()
+	if t.words != nil {
+		return m.loadOrStoreWords(t, k, v)
+	}
 	h := t.hash(k)
 	if e := load(t, k, h); e != nil {
 		return e.Val, true, n
@@ -62,16 +70,20 @@ func (m *Map[K, V]) LoadOrStore(k K, v V) (actual V, loaded bool, n Note) {
 	return v, false, Note{Done: m.step1()}
 }
 
-// Delete removes k and returns its entry, or nil if k was absent, in which
-// case it takes no lock (and a map with no table gets none).
-func (m *Map[K, V]) Delete(k K) (*Entry[K, V], Note) {
+// Delete removes k and returns its value and true, or the zero value and
+// false if k was absent, in which case it takes no lock (and a map with no
+// table gets none).
+func (m *Map[K, V]) Delete(k K) (old V, loaded bool, n Note) {
 	t := m.cur.Load()
 	if t == nil {
-		return nil, Note{}
+		return old, false, n
+	}
+	if t.words != nil {
+		return m.deleteWords(t, k)
 	}
 	h := t.hash(k)
 	if load(t, k, h) == nil {
-		return nil, Note{Done: m.step1()}
+		return old, false, Note{Done: m.step1()}
 	}
 	_, head := lockBucket(t, h)
 	e, at, i := head.lookup(head.meta.Load(), k, h)
@@ -79,12 +91,12 @@ func (m *Map[K, V]) Delete(k K) (*Entry[K, V], Note) {
 		at.remove(i)
 	}
 	head.mu.Unlock()
-	var n Note
 	if e != nil {
+		old, loaded = e.Val, true
 		n.Deletes = m.deleted(h)
 	}
 	n.Done = m.step1()
-	return e, n
+	return old, loaded, n
 }
 
 // Compute calls f with k's value and whether k is present (the zero value
@@ -101,10 +113,13 @@ func (m *Map[K, V]) Compute(k K, f func(old V, loaded bool) (V, Op)) (actual V, 
 		if op != Update {
 			return zero, false, n
 		}
-		_, n = m.Store(k, v)
+		_, _, n = m.Store(k, v)
 		return v, true, n
 	}
 	t := m.table()
+	if t.words != nil {
+		return m.computeWords(t, k, f)
+	}
 	h := t.hash(k)
 	t, head := lockBucket(t, h)
 	actual, ok, delta, grew := computeLocked(t, head, k, h, f)

@@ -1,0 +1,186 @@
+package table
+
+// The operations of a Map of the word layout, which Map's methods call for
+// a table whose words are set.
+
+// getWords is Get for the word layout. A reader reads a line again if a
+// fill of it ran between its loads of the line's control word.
+func getWords[K comparable, V any](t *table[K, V], k K) (v V, ok bool) {
+	kw := intBits(k)
+	h := mixInt(kw, t.intSeed)
+	w, side := h2(h), lineOf(h)
+	l := &t.words[h&t.mask].lines[side]
+	c := l.ctrl.Load()
+	for c&forwarded != 0 {
+		t = t.next.Load()
+		l = &t.words[h&t.mask].lines[side]
+		c = l.ctrl.Load()
+	}
+	for {
+		vw, found, retry := l.probe(c, kw, w)
+		switch {
+		case retry:
+			c = l.ctrl.Load()
+		case found:
+			return fromWord[V](vw), true
+		default:
+			if l = l.next.Load(); l == nil {
+				return v, false
+			}
+			c = l.ctrl.Load()
+		}
+	}
+}
+
+// storeWords is Store for the word layout: it allocates nothing but the
+// overflow line a crowded chain may need.
+func (m *Map[K, V]) storeWords(t *table[K, V], k K, v V) (old V, loaded bool, n Note) {
+	kw := intBits(k)
+	h := mixInt(kw, t.intSeed)
+	t, b := lockWords(t, h)
+	head := &b.lines[lineOf(h)]
+	grew := false
+	if l, i := head.find(kw, h2(h)); l != nil {
+		old, loaded = fromWord[V](l.kv[i].v.Swap(toWord(v))), true
+	} else {
+		grew = t.addWords(head, kw, toWord(v), h2(h))
+	}
+	b.unlock()
+	if !loaded {
+		m.inserted(t, h, grew)
+	}
+	return old, loaded, Note{Done: m.step1()}
+}
+
+// loadOrStoreWords is LoadOrStore for the word layout.
+func (m *Map[K, V]) loadOrStoreWords(t *table[K, V], k K, v V) (actual V, loaded bool, n Note) {
+	if actual, loaded = getWords(t, k); loaded {
+		return actual, true, n
+	}
+	kw := intBits(k)
+	h := mixInt(kw, t.intSeed)
+	t, b := lockWords(t, h)
+	head := &b.lines[lineOf(h)]
+	if l, i := head.find(kw, h2(h)); l != nil {
+		actual = fromWord[V](l.kv[i].v.Load())
+		b.unlock()
+		return actual, true, n
+	}
+	grew := t.addWords(head, kw, toWord(v), h2(h))
+	b.unlock()
+	m.inserted(t, h, grew)
+	return v, false, Note{Done: m.step1()}
+}
+
+// deleteWords is Delete for the word layout.
+func (m *Map[K, V]) deleteWords(t *table[K, V], k K) (old V, loaded bool, n Note) {
+	if _, ok := getWords(t, k); !ok {
+		return old, false, Note{Done: m.step1()}
+	}
+	kw := intBits(k)
+	h := mixInt(kw, t.intSeed)
+	_, b := lockWords(t, h)
+	if l, i := b.lines[lineOf(h)].find(kw, h2(h)); l != nil {
+		old, loaded = fromWord[V](l.kv[i].v.Load()), true
+		l.remove(i)
+	}
+	b.unlock()
+	if loaded {
+		n.Deletes = m.deleted(h)
+	}
+	n.Done = m.step1()
+	return old, loaded, n
+}
+
+// computeWords is Compute for the word layout.
+func (m *Map[K, V]) computeWords(t *table[K, V], k K, f func(old V, loaded bool) (V, Op)) (actual V, ok bool, n Note) {
+	kw := intBits(k)
+	h := mixInt(kw, t.intSeed)
+	t, b := lockWords(t, h)
+	actual, ok, delta, grew := computeWordsLocked(t, b, kw, h, f)
+	switch {
+	case delta > 0:
+		m.inserted(t, h, grew)
+	case delta < 0:
+		n.Deletes = m.deleted(h)
+	}
+	n.Done = m.step1()
+	return actual, ok, n
+}
+
+// computeWordsLocked does Compute's work on b, which the caller has locked
+// and which it unlocks, also if f panics, as computeLocked does for the
+// entry layout.
+func computeWordsLocked[K comparable, V any](t *table[K, V], b *wbucket, kw, h uint64, f func(V, bool) (V, Op)) (actual V, ok bool, delta int, grew bool) {
+	defer b.unlock()
+	head := &b.lines[lineOf(h)]
+	l, i := head.find(kw, h2(h))
+	if l != nil {
+		actual, ok = fromWord[V](l.kv[i].v.Load()), true
+	}
+	v, op := f(actual, ok)
+	switch {
+	case op == Update && l != nil:
+		l.kv[i].v.Store(toWord(v))
+		return v, true, 0, false
+	case op == Update:
+		return v, true, 1, t.addWords(head, kw, toWord(v), h2(h))
+	case op == Remove && l != nil:
+		l.remove(i)
+		var zero V
+		return zero, false, -1, false
+	case op == Remove:
+		var zero V
+		return zero, false, 0, false
+	}
+	return actual, ok, 0, false
+}
+
+// moveWords copies the pairs of t's head bucket i into nt, locking each
+// head of nt it adds to if lock, or drops them if drop, and marks both of
+// its lines forwarded; as move does for the entry layout.
+func (m *Map[K, V]) moveWords(t, nt *table[K, V], i int, drop, lock bool) {
+	b := &t.words[i]
+	b.lock()
+	for side := range b.lines {
+		for l := &b.lines[side]; l != nil; l = l.next.Load() {
+			for hits := l.ctrl.Load() & wordHighs; hits != 0; hits &= hits - 1 {
+				s := &l.kv[slotOf(hits)]
+				kw := s.k.Load()
+				h := mixInt(kw, t.intSeed)
+				if drop {
+					m.add(h, -1)
+					continue
+				}
+				d := &nt.words[h&nt.mask]
+				if lock {
+					d.lock()
+				}
+				nt.addWords(&d.lines[lineOf(h)], kw, s.v.Load(), h2(h))
+				if lock {
+					d.unlock()
+				}
+			}
+		}
+	}
+	b.lines[1].ctrl.Store(b.lines[1].ctrl.Load() | forwarded)
+	b.lines[0].ctrl.Store(b.lines[0].ctrl.Load() | forwarded)
+	b.unlock()
+}
+
+// appendWords appends to buf the pairs of b, which the caller has locked,
+// only those whose hashes h have h&mask == class if filter.
+func appendWords[K comparable, V any](buf []Entry[K, V], t *table[K, V], b *wbucket, filter bool, class, mask uint64) []Entry[K, V] {
+	for side := range b.lines {
+		for l := &b.lines[side]; l != nil; l = l.next.Load() {
+			for hits := l.ctrl.Load() & wordHighs; hits != 0; hits &= hits - 1 {
+				s := &l.kv[slotOf(hits)]
+				kw := s.k.Load()
+				if !filter || mixInt(kw, t.intSeed)&mask == class {
+					buf = append(buf, Entry[K, V]{keyOf[K](kw), fromWord[V](s.v.Load())})
+				}
+			}
+		}
+	}
+	return buf
+}
