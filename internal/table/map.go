@@ -153,7 +153,39 @@ func (m *Map[K, V]) Get(k K) (v V, ok bool) {
 		return v, false
 	}
 	if t.words != nil {
-		return getWords(t, k)
+		// The word layout: see wline. A reader reads a line again if a
+		// fill of it ran between its loads of the line's control word.
+		kw := intBits(k)
+		h := mixInt(kw, t.intSeed)
+		w, side := h2(h), lineOf(h)
+		l := &t.words[h&t.mask].lines[side]
+		c := l.ctrl.Load()
+		for c&forwarded != 0 {
+			t = t.next.Load()
+			l = &t.words[h&t.mask].lines[side]
+			c = l.ctrl.Load()
+		}
+		for {
+			torn := false
+			for hits := wordMatches(c, w); hits != 0; hits &= hits - 1 {
+				s := &l.kv[slotOf(hits)]
+				if s.k.Load() != kw {
+					continue
+				}
+				vw := s.v.Load()
+				if (l.ctrl.Load()^c)&seqBits == 0 {
+					return fromWord[V](vw), true
+				}
+				torn = true
+				break
+			}
+			if !torn {
+				if l = l.next.Load(); l == nil {
+					return v, false
+				}
+			}
+			c = l.ctrl.Load()
+		}
 	}
 	var h uint64
 	if t.intKey {

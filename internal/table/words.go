@@ -158,21 +158,6 @@ func lockWords[K comparable, V any](t *table[K, V], h uint64) (*table[K, V], *wb
 	}
 }
 
-// probe looks for key bits kw, with meta byte w, in l, whose control word
-// the caller loaded as c. It returns the value bits and true if l holds
-// kw, and retry if a fill of l may have paired the key read with another
-// key's value, in which case the caller reads l again.
-func (l *wline) probe(c, kw, w uint64) (vw uint64, found, retry bool) {
-	for m := wordMatches(c, w); m != 0; m &= m - 1 {
-		s := &l.kv[slotOf(m)]
-		if s.k.Load() == kw {
-			vw = s.v.Load()
-			return vw, true, (l.ctrl.Load()^c)&seqBits != 0
-		}
-	}
-	return 0, false, false
-}
-
 // find returns the line and slot that hold key bits kw, with meta byte w,
 // in the chain that starts at l, whose head's lock the caller holds; nil
 // if absent.

@@ -3,35 +3,6 @@ package table
 // The operations of a Map of the word layout, which Map's methods call for
 // a table whose words are set.
 
-// getWords is Get for the word layout. A reader reads a line again if a
-// fill of it ran between its loads of the line's control word.
-func getWords[K comparable, V any](t *table[K, V], k K) (v V, ok bool) {
-	kw := intBits(k)
-	h := mixInt(kw, t.intSeed)
-	w, side := h2(h), lineOf(h)
-	l := &t.words[h&t.mask].lines[side]
-	c := l.ctrl.Load()
-	for c&forwarded != 0 {
-		t = t.next.Load()
-		l = &t.words[h&t.mask].lines[side]
-		c = l.ctrl.Load()
-	}
-	for {
-		vw, found, retry := l.probe(c, kw, w)
-		switch {
-		case retry:
-			c = l.ctrl.Load()
-		case found:
-			return fromWord[V](vw), true
-		default:
-			if l = l.next.Load(); l == nil {
-				return v, false
-			}
-			c = l.ctrl.Load()
-		}
-	}
-}
-
 // storeWords is Store for the word layout: it allocates nothing but the
 // overflow line a crowded chain may need.
 func (m *Map[K, V]) storeWords(t *table[K, V], k K, v V) (old V, loaded bool, n Note) {
@@ -54,7 +25,7 @@ func (m *Map[K, V]) storeWords(t *table[K, V], k K, v V) (old V, loaded bool, n 
 
 // loadOrStoreWords is LoadOrStore for the word layout.
 func (m *Map[K, V]) loadOrStoreWords(t *table[K, V], k K, v V) (actual V, loaded bool, n Note) {
-	if actual, loaded = getWords(t, k); loaded {
+	if actual, loaded = m.Get(k); loaded {
 		return actual, true, n
 	}
 	kw := intBits(k)
@@ -74,7 +45,7 @@ func (m *Map[K, V]) loadOrStoreWords(t *table[K, V], k K, v V) (actual V, loaded
 
 // deleteWords is Delete for the word layout.
 func (m *Map[K, V]) deleteWords(t *table[K, V], k K) (old V, loaded bool, n Note) {
-	if _, ok := getWords(t, k); !ok {
+	if _, ok := m.Get(k); !ok {
 		return old, false, Note{Done: m.step1()}
 	}
 	kw := intBits(k)
