@@ -44,9 +44,25 @@ func fuzzConcurrentInput(t *testing.T, data []byte) concFuzzCoverage {
 				cov.autos++
 			}
 		}))
-	fuzzConcurrent(t, in, NewConcurrent[float64, int](opts...), &cov)
+	// Each input runs on a map of float64 keys, with NaNs among them, in
+	// the entry layout, and again on one of int keys, in the word layout.
+	ops := in.pos
+	fuzzConcurrent(t, in, NewConcurrent[float64, int](opts...), floatKey, &cov)
+	in.pos = ops
+	fuzzConcurrent(t, in, NewConcurrent[int, int](opts...), intKey, &cov)
 	return cov
 }
+
+// floatKey and intKey are the keys FuzzConcurrent decodes from a key byte:
+// 32 keys, and for floatKey NaN from 250 up.
+func floatKey(kb byte) float64 {
+	if kb >= 250 {
+		return math.NaN()
+	}
+	return float64(kb % 32)
+}
+
+func intKey(kb byte) int { return int(kb % 32) }
 
 // concFuzzOps is the number of operation kinds FuzzConcurrent decodes: an
 // operation byte's value modulo concFuzzOps (see fuzzConcurrentOp).
@@ -66,6 +82,7 @@ type concFuzzCoverage struct {
 	nans     int // operations on a NaN key
 	autos    int // compactions the policy started
 	mid      int // operations after which the map was resizing
+	wordOps  int // operations on a map of the word layout
 	inputs   int
 }
 
@@ -84,6 +101,7 @@ func (c *concFuzzCoverage) add(o concFuzzCoverage) {
 	c.nans += o.nans
 	c.autos += o.autos
 	c.mid += o.mid
+	c.wordOps += o.wordOps
 	c.inputs++
 }
 
@@ -103,15 +121,12 @@ func (in *concFuzzIn) byte() byte {
 	return in.data[in.pos-1]
 }
 
-func fuzzConcurrent(t *testing.T, in *concFuzzIn, c *Concurrent[float64, int], cov *concFuzzCoverage) {
-	model := make(map[float64]int)
+func fuzzConcurrent[K comparable](t *testing.T, in *concFuzzIn, c *Concurrent[K, int], key func(kb byte) K, cov *concFuzzCoverage) {
+	model := make(map[K]int)
 	verify := newConcVerifier(c)
 	for step := 0; in.more(); step++ {
 		op, kb := in.byte(), in.byte()
-		k := float64(kb % 32)
-		if kb >= 250 {
-			k = math.NaN()
-		}
+		k := key(kb)
 		op %= concFuzzOps
 		cov.ops[op]++
 		if k != k {
@@ -142,6 +157,9 @@ func fuzzConcurrent(t *testing.T, in *concFuzzIn, c *Concurrent[float64, int], c
 			t.Fatalf("step %d: Len() = %d after op %d on key %v; want %d", step, c.Len(), op, k, len(model))
 		}
 		verify.quiet(t, "step %d, op %d on key %v", step, op, k)
+		if c.table.Words() {
+			cov.wordOps++
+		}
 		if c.Stats().Migrating {
 			cov.mid++
 		}
@@ -160,7 +178,7 @@ type fuzzResult struct {
 // byte, which also picks among Shrink and Clear, the value that
 // CompareAndSwap and CompareAndDelete compare with (the key's if bit 5 is
 // clear) and DeleteFunc's predicate (values kb mod 3 modulo 3).
-func fuzzConcurrentOp(t *testing.T, step int, op, kb byte, k float64, c *Concurrent[float64, int], model map[float64]int) (got, want fuzzResult) {
+func fuzzConcurrentOp[K comparable](t *testing.T, step int, op, kb byte, k K, c *Concurrent[K, int], model map[K]int) (got, want fuzzResult) {
 	v := step
 	old, had := model[k]
 	switch op {
@@ -237,7 +255,7 @@ func fuzzConcurrentOp(t *testing.T, step int, op, kb byte, k float64, c *Concurr
 			t.Fatalf("step %d: GetOrCompute(%v) with the key present %v called f: %v; want f called only for an absent key", step, k, had, called)
 		}
 	case 15:
-		del := func(_ float64, v int) bool { return v%3 == int(kb%3) }
+		del := func(_ K, v int) bool { return v%3 == int(kb%3) }
 		c.DeleteFunc(del)
 		maps.DeleteFunc(model, del)
 		fuzzConcurrentSame(t, step, c, model)
@@ -258,10 +276,10 @@ func fuzzCompared(kb byte, old int) int {
 // fuzzConcurrentSame fails unless All yields model's pairs: those of keys
 // equal to themselves once each, and the values of NaN entries as a
 // multiset.
-func fuzzConcurrentSame(t *testing.T, step int, c *Concurrent[float64, int], model map[float64]int) {
+func fuzzConcurrentSame[K comparable](t *testing.T, step int, c *Concurrent[K, int], model map[K]int) {
 	t.Helper()
 	var gotNaN, wantNaN []int
-	got := make(map[float64]int)
+	got := make(map[K]int)
 	for k, v := range c.All() {
 		if k != k {
 			gotNaN = append(gotNaN, v)

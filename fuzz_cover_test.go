@@ -90,6 +90,7 @@ func TestFuzzSeedsCover(t *testing.T) {
 			{"operation on a NaN key", cov.nans},
 			{"compaction by the policy", cov.autos},
 			{"operation that left the map resizing", cov.mid},
+			{"operation on a map of the word layout", cov.wordOps},
 		} {
 			if c.n == 0 {
 				t.Errorf("no %s", c.what)
