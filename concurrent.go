@@ -11,10 +11,13 @@ import (
 
 // Concurrent is a map from K to V that is safe for concurrent use by
 // multiple goroutines and gives memory back after deletes. It is a hash
-// table of five-entry buckets: [Concurrent.Get] and [Concurrent.Has] take
-// no lock and never wait, a write locks only its key's bucket (and each
-// value stored takes an allocation), and every operation runs in amortized
-// O(1) time. Its [Policy] decides when it compacts; a resize moves a
+// table of cache-line buckets: [Concurrent.Get] and [Concurrent.Has] take
+// no lock and never block, a write locks only its key's bucket, and every
+// operation runs in amortized O(1) time. Integer keys with values of at
+// most a word that hold no pointers (int to int, int64 to float64, uint32
+// to a small struct of numbers) are kept in the buckets themselves, so a
+// lookup reads one cache line and a write allocates nothing; for other
+// types each value stored takes an allocation of one entry. Its [Policy] decides when it compacts; a resize moves a
 // bounded step of buckets in each write that follows it (see
 // [WithIncremental], whose step counts buckets here) rather than pausing
 // one write for the whole copy. Unlike [sync.Map] it is typed and gives a
@@ -58,7 +61,7 @@ func DefaultCounterStripes() int {
 //     floor below which automatic compaction does not go; Clear keeps that
 //     size, Shrink ignores it.
 //   - [WithIncremental](step) makes each write during a resize move step
-//     buckets (64 at [DefaultStep], of up to five entries each); step 0
+//     buckets (64 at [DefaultStep], of up to five or six entries each); step 0
 //     makes the write that starts a resize move them all, and so does a
 //     compaction of a table of at most 16*step buckets.
 //   - [WithShrinkHook]'s hook runs on the goroutine whose call moved the
@@ -243,7 +246,8 @@ func (c *Concurrent[K, V]) Shrink() {
 //     largest Len since the last compaction or Clear, and more if the
 //     counters peaked at different times;
 //   - TableBytes counts the bucket arrays (of both tables during a
-//     resize), the overflow buckets, and one entry object per live entry;
+//     resize), the overflow buckets, and one entry object per live entry
+//     where values are not kept in the buckets;
 //   - WastedBytes is the bytes of head buckets beyond those of a table
 //     sized for Len (overflow buckets are not counted);
 //   - Migrating reports a resize in progress, growth or compaction, and

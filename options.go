@@ -167,7 +167,7 @@ func WithShrinkHook(hook func(ShrinkEvent)) Option {
 //
 // For a [Concurrent] map step counts head buckets, not entries: while its
 // table grows, compacts or clears, each write moves step buckets (up to
-// five entries each, plus their overflow buckets) into the new table; step
+// five or six entries each, plus their overflow buckets) into the new table; step
 // 0 makes the write that starts a resize move them all, and so does a
 // compaction of a table of at most 16*step buckets. A map that is only
 // read finishes a resize through [WithCompactEvery]'s goroutine, Shrink or

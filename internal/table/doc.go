@@ -23,6 +23,28 @@
 // write allocates a new entry and stores its pointer, so that a reader
 // loads an entry whole or not at all, for any V.
 //
+// A map whose keys are integers and whose values fit in a word and hold no
+// pointers uses the word layout instead (the hasher decides once, by
+// reflection, when the first table is made): a head bucket (wbucket) is
+// two 64-byte lines, bit 55 of a key's hash picks its line, and a line
+// holds three pairs of a key's bits and its value's bits, a link to an
+// overflow line and a control word. The control word holds the three
+// slots' meta bytes, a sequence number above them, the forwarded bit, and
+// in a head's first line the lock of both lines and their chains (a lock
+// bit taken by compare-and-swap; a waiting writer spins, then yields, then
+// sleeps). A hit reads one line and no entry, and a write allocates
+// nothing but an overflow line. A value word is replaced by one atomic
+// store; a slot's key changes only when the slot is filled, and a fill
+// moves the line's sequence number before it stores the key and value
+// words and sets the meta byte after. A reader loads the control word,
+// the key and value words of a matching slot, then the control word
+// again, and reads the line again if the sequence number moved: so it
+// never pairs one key with another's value. Every access is atomic, so the
+// race detector has nothing to report and no read is torn. The layout
+// grows at 5/6 of its six slots a bucket (see wordLoad), where the entry
+// layout grows at 3/4 of five; resizes, iteration and the Verifier work
+// on both.
+//
 // Keys are hashed by hash/maphash with a per-map seed, except integer
 // keys, whose bits two multiply-and-fold rounds mix with a seed of their
 // own (a few cycles, where maphash calls the runtime's generic hasher).
