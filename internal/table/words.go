@@ -185,6 +185,22 @@ func (l *wline) fill(i int, kw, vw, w uint64) {
 	l.ctrl.Store(c | w<<(8*i))
 }
 
+// fillFree stores kw and vw, with meta byte w, in one of the empty slots
+// of l whose bytes' top bits free has set: the one that last held kw, if
+// any, where the key word needs no store and readers no retry (a reader
+// that matched the removed pair's byte reads kw with its new value), and
+// otherwise the first, by fill.
+func (l *wline) fillFree(free, kw, vw, w uint64) {
+	for m := free; m != 0; m &= m - 1 {
+		if i := slotOf(m); l.kv[i].k.Load() == kw {
+			l.kv[i].v.Store(vw)
+			l.ctrl.Store(l.ctrl.Load() | w<<(8*i))
+			return
+		}
+	}
+	l.fill(slotOf(free), kw, vw, w)
+}
+
 // remove empties slot i of l, whose head's lock the caller holds. Only a
 // fill changes a slot's key, so a reader that matched the cleared byte
 // reads the removed pair whole.
@@ -198,7 +214,7 @@ func (l *wline) remove(i int) {
 func (t *table[K, V]) addWords(l *wline, kw, vw, w uint64) bool {
 	for {
 		if m := ^l.ctrl.Load() & wordHighs; m != 0 {
-			l.fill(slotOf(m), kw, vw, w)
+			l.fillFree(m, kw, vw, w)
 			return false
 		}
 		nl := l.next.Load()
