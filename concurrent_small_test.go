@@ -67,3 +67,42 @@ func mallocsOf(f func()) uint64 {
 	runtime.ReadMemStats(&after)
 	return after.Mallocs - before.Mallocs
 }
+
+// TestConcurrentChurnAfterCompactionKeepsTable drains maps to sizes at and
+// near their tables' load thresholds, for both layouts, and then churns
+// them around that size (a Set of a new key, a Delete of an old one): a
+// map compacted for its entries must not grow back and compact again with
+// every swing of one entry.
+func TestConcurrentChurnAfterCompactionKeepsTable(t *testing.T) {
+	for _, left := range []int{15, 20, 30, 40, 60, 80} {
+		ints := shrinkmap.NewConcurrent[int, int]()
+		churnAfterDrain(t, "int keys", left, ints.Set, ints.Delete, ints.Len, ints.Stats)
+		strs := shrinkmap.NewConcurrent[int, string]()
+		churnAfterDrain(t, "string values", left, func(k, v int) { strs.Set(k, "v") }, strs.Delete, strs.Len, strs.Stats)
+	}
+}
+
+func churnAfterDrain(t *testing.T, name string, left int, set func(k, v int), del func(k int), length func() int, stats func() shrinkmap.Stats) {
+	t.Helper()
+	const fill, rounds = 2000, 1000
+	for k := range fill {
+		set(k, k)
+	}
+	for k := left; k < fill; k++ {
+		del(k)
+	}
+	before := stats().Shrinks
+	require.Positive(t, before, "%s, drained to %d: compactions; want some", name, left)
+	live := make([]int, 0, left+rounds)
+	for k := range left {
+		live = append(live, k)
+	}
+	for i := range rounds {
+		set(fill+i, i) // Len left+1
+		live = append(live, fill+i)
+		del(live[0]) // Len back to left
+		live = live[1:]
+	}
+	require.Equal(t, left, length(), "%s: Len after the churn", name)
+	require.LessOrEqualf(t, stats().Shrinks-before, 1, "%s, drained to %d, then %d rounds of churn by one entry: compactions during the churn (Len %d)", name, left, rounds, length())
+}

@@ -80,7 +80,10 @@
 // # Resizing
 //
 // A table grows when a write that added an overflow bucket finds the map
-// holding more than 3/4 of the table's head slots; its owner starts the
+// holding more than its load factor allows (3/4 of the head slots, 5/6 in
+// the word layout) and, if a compaction made it, more than an eighth over
+// the entries it was made for (so that a map compacted at a threshold and
+// churning around it does not grow and compact by turns); its owner starts the
 // other resizes: a compaction into a table of the size it asks for, and a
 // clear into an empty table. One writer starts a resize by setting the
 // table's resize record (a compare-and-swap from nil, which decides who

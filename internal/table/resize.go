@@ -131,10 +131,21 @@ func (m *Map[K, V]) maybeGrow(t *table[K, V]) {
 		return
 	}
 	n := m.Len()
-	if n <= t.loadFactor().growAt(t.size()) {
+	if n <= t.loadFactor().growAt(t.size()) || n <= compactedRoom(t) {
 		return
 	}
 	m.start(t, Resize{Kind: Grow, Buckets: max(2*t.size(), t.loadFactor().bucketsFor(n))})
+}
+
+// compactedRoom returns the entries up to which t, if a compaction made it,
+// holds on past its load factor: an eighth more than it was made for, so
+// that a map compacted at its table's threshold that churns around that
+// size does not grow right back, and compact again. 0 for other tables.
+func compactedRoom[K comparable, V any](t *table[K, V]) int {
+	if t.made.Kind != Compact {
+		return 0
+	}
+	return t.made.Entries + t.made.Entries/8
 }
 
 // step1 moves one step of the resize in progress, if any, and returns the
