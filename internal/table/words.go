@@ -208,6 +208,23 @@ func (l *wline) remove(i int) {
 	l.ctrl.Store(l.ctrl.Load() &^ (uint64(0xff) << (8 * i)))
 }
 
+// removeWords empties slot i of line l, of the chain that starts at line
+// head, whose head's lock the caller holds, and unlinks l from the chain
+// if that left it an empty overflow line, so that a drained chain gives
+// its lines back. A reader on l goes on to its next line.
+func (t *table[K, V]) removeWords(head, l *wline, i int) {
+	l.remove(i)
+	if l == head || l.ctrl.Load()&wordMeta != 0 {
+		return
+	}
+	prev := head
+	for prev.next.Load() != l {
+		prev = prev.next.Load()
+	}
+	prev.next.Store(l.next.Load())
+	t.overflow.Add(-1)
+}
+
 // addWords appends the pair kw, vw, with meta byte w, to the chain that
 // starts at line l, whose head's lock the caller holds, and reports
 // whether it added an overflow line.

@@ -50,10 +50,11 @@ func (m *Map[K, V]) deleteWords(t *table[K, V], k K) (old V, loaded bool, n Note
 	}
 	kw := intBits(k)
 	h := mixInt(kw, t.intSeed)
-	_, b := lockWords(t, h)
-	if l, i := b.lines[lineOf(h)].find(kw, h2(h)); l != nil {
+	t, b := lockWords(t, h)
+	head := &b.lines[lineOf(h)]
+	if l, i := head.find(kw, h2(h)); l != nil {
 		old, loaded = fromWord[V](l.kv[i].v.Load()), true
-		l.remove(i)
+		t.removeWords(head, l, i)
 	}
 	b.unlock()
 	if loaded {
@@ -97,7 +98,7 @@ func computeWordsLocked[K comparable, V any](t *table[K, V], b *wbucket, kw, h u
 	case op == Update:
 		return v, true, 1, t.addWords(head, kw, toWord(v), h2(h))
 	case op == Remove && l != nil:
-		l.remove(i)
+		t.removeWords(head, l, i)
 		var zero V
 		return zero, false, -1, false
 	case op == Remove:

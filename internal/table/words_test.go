@@ -292,3 +292,30 @@ func TestWordSizes(t *testing.T) {
 		t.Errorf("unsafe.Sizeof(wbucket{}) = %d; want 128", s)
 	}
 }
+
+// TestWordDrainedChainGivesLinesBack fills a map until its chains have
+// overflow lines and deletes every key: each overflow line that a delete
+// empties leaves its chain, so that none is left.
+func TestWordDrainedChainGivesLinesBack(t *testing.T) {
+	m := new(Map[int, int])
+	m.Init(Config{Stripes: 1, Step: 0})
+	const n = 5000
+	for k := range n {
+		m.Store(k, k)
+	}
+	if u := m.Usage(); u.Overflow == 0 || u.Resize != None {
+		t.Fatalf("Usage() = %+v after %d keys; want overflow lines and no resize", u, n)
+	}
+	var v Verifier[int, int]
+	for k := range n {
+		m.Delete(k)
+		if k%500 == 0 {
+			if err := v.Verify(m, true); err != nil {
+				t.Fatalf("after deleting %d keys: %v", k+1, err)
+			}
+		}
+	}
+	if u := m.Usage(); u.Overflow != 0 || u.Len != 0 {
+		t.Errorf("Usage() = %+v after deleting every key; want no overflow lines", u)
+	}
+}
