@@ -91,8 +91,8 @@
 // is allocated on a goroutine of its own, and until it is stored writes go
 // on in the old table as if no resize had started. A goroutine may wait
 // for a processor for as long as the writer keeps it (all of a drain, with
-// GOMAXPROCS=1), so after stallWrites writes the next write allocates the
-// table itself, and the first of the two to store it wins. From then on every
+// GOMAXPROCS=1), so after stallWrites writes, or as many as the resize
+// takes steps if more, the next write allocates the table itself, and the first of the two to store it wins. From then on every
 // write, once its own change is made, claims the next step of the old
 // table's buckets, locks each, copies its entries into the next table (or
 // drops them, for a clear) and sets the bucket's forwarded bit. Readers and

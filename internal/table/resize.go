@@ -85,18 +85,28 @@ func (m *Map[K, V]) start(t *table[K, V], r Resize) bool {
 	// garbage collector's assist debt that a large allocation incurs,
 	// would pause the write that started the resize for milliseconds.
 	// Until next is stored, writes go to t as if no resize had started;
-	// if the goroutine has not run after stallWrites of them (it waits
+	// if the goroutine has not run after stallLimit of them (it waits
 	// for a processor), the next write allocates the table itself.
 	go m.allocNext(t)
 	return true
 }
 
-// stallWrites is how many writes find a resize started and its next table
-// not yet allocated before one of them allocates it, so that a goroutine
-// that gets no processor (with GOMAXPROCS=1, until the writer blocks) does
-// not stall the resize: the writes go on in the old table meanwhile, and
-// the one that allocates pauses once, as the starter would have.
+// stallWrites is how many writes, at the least, find a resize started and
+// its next table not yet allocated before one of them allocates it, so
+// that a goroutine that gets no processor (with GOMAXPROCS=1, until the
+// writer blocks) does not stall the resize: the writes go on in the old
+// table meanwhile, and the one that allocates pauses once, as the starter
+// would have. A table of more steps of buckets waits as many writes as the
+// resize takes to move it (see stallLimit), since a goroutine woken on an
+// idle processor can take tens of microseconds to start, and a write that
+// zeroes a table of tens of megabytes pauses for milliseconds.
 const stallWrites = 256
+
+// stallLimit returns the writes that find t's next table not yet allocated
+// before one of them allocates it.
+func (m *Map[K, V]) stallLimit(t *table[K, V]) int64 {
+	return max(stallWrites, int64(t.size())/m.stepSize())
+}
 
 // allocNext allocates the next table of t, whose resize has started, and
 // stores it unless another goroutine has.
@@ -116,9 +126,9 @@ func (t *table[K, V]) successor(r Resize) *table[K, V] {
 }
 
 // awaitNext counts a write that found t's resize started and its next
-// table not yet allocated, and allocates it on the stallWrites-th.
+// table not yet allocated, and allocates it on the stallLimit-th.
 func (m *Map[K, V]) awaitNext(t *table[K, V]) {
-	if t.waits.Add(1) == stallWrites {
+	if t.waits.Add(1) == m.stallLimit(t) {
 		m.allocNext(t)
 	}
 }
