@@ -13,10 +13,10 @@ import (
 // TestWordLayoutChoice checks which key and value types the word layout
 // takes: integer keys, and values of at most a word with no pointers.
 func TestWordLayoutChoice(t *testing.T) {
-	type small struct{ a, b int32 }
+	type small struct{ _, _ int32 }
 	type padded struct {
-		a int8
-		b int32
+		_ int8
+		_ int32
 	}
 	for _, tc := range []struct {
 		name  string
