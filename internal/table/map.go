@@ -125,11 +125,7 @@ func (m *Map[K, V]) Init(c Config) {
 	m.stripes = c.Stripes
 	m.step = stepBuckets(c.Step)
 	hs := newHasher[K, V](!c.Entries)
-	l := entryLoad
-	if hs.words {
-		l = wordLoad
-	}
-	m.cur.Store(newTable[K, V](l.bucketsFor(c.Capacity), hs, 0))
+	m.cur.Store(newTable[K, V](hs.loadFactor().bucketsFor(c.Capacity), hs, 0))
 }
 
 // table returns m's table, making the first one if m has none.

@@ -68,9 +68,10 @@ func (m *Map[K, V]) loadFactor() loadFactor {
 	return entryLoad
 }
 
-// loadFactor returns the load factor of t's layout.
-func (t *table[K, V]) loadFactor() loadFactor {
-	if t.words != nil {
+// loadFactor returns the load factor of the layout that hs selects; a
+// table's is its hasher's.
+func (hs hasher) loadFactor() loadFactor {
+	if hs.words {
 		return wordLoad
 	}
 	return entryLoad

@@ -86,11 +86,12 @@ func TestSizes(t *testing.T) {
 	}
 }
 
-// newTestMap returns a map of the entry layout, of one stripe, that moves one bucket per write,
+// newTestMap returns a map of one stripe that moves one bucket per write,
+// in the entry layout if entries and otherwise in the one its types select,
 // holding keys [0, n) mapped to themselves, with no resize in progress.
-func newTestMap(n int) *Map[int, int] {
+func newTestMap(n int, entries bool) *Map[int, int] {
 	m := new(Map[int, int])
-	m.Init(Config{Stripes: 1, Step: 1, Entries: true})
+	m.Init(Config{Stripes: 1, Step: 1, Entries: entries})
 	for k := range n {
 		m.Store(k, k)
 	}
@@ -164,28 +165,38 @@ var breakers = []struct {
 func TestVerifierFinds(t *testing.T) {
 	for _, tc := range breakers {
 		t.Run(tc.name, func(t *testing.T) {
-			m := newTestMap(1000)
-			u := m.Usage()
-			if !m.StartResize(Resize{Kind: Compact, Buckets: u.Buckets / 2}, u.Gen) {
-				t.Fatalf("StartResize of an idle map failed: %+v", u)
-			}
-			m.Step(movedFirst)
-			var c Verifier[int, int]
-			if err := c.Verify(m, true); err != nil {
-				t.Fatalf("Verify of a sound map mid-resize: %v", err)
-			}
-			m.Delete(150)
-			m.Store(150, 150)
-			e := &Entry[int, int]{150, 150} // not in the map
-			tc.breakMap(m, e)
-			err := c.Verify(m, tc.quiet)
-			switch {
-			case tc.want == "" && err != nil:
-				t.Errorf("Verify = %v; want nil", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Errorf("Verify = %v; want an error containing %q", err, tc.want)
-			}
+			m := newTestMap(1000, true)
+			verifyBroken(t, m, tc.quiet, tc.want, func() {
+				m.Delete(150)
+				m.Store(150, 150)
+				tc.breakMap(m, &Entry[int, int]{150, 150}) // an entry not in the map
+			})
 		})
+	}
+}
+
+// verifyBroken starts compacting m, an idle map, into half its buckets and
+// moves movedFirst of them, checks that Verify finds the map sound, breaks
+// it with breakMap, and checks that Verify (quiet as quiet says) reports an
+// error containing want, or none if want is empty.
+func verifyBroken(t *testing.T, m *Map[int, int], quiet bool, want string, breakMap func()) {
+	t.Helper()
+	u := m.Usage()
+	if !m.StartResize(Resize{Kind: Compact, Buckets: u.Buckets / 2}, u.Gen) {
+		t.Fatalf("StartResize of an idle map failed: %+v", u)
+	}
+	m.Step(movedFirst)
+	var v Verifier[int, int]
+	if err := v.Verify(m, true); err != nil {
+		t.Fatalf("Verify of a sound map mid-resize: %v", err)
+	}
+	breakMap()
+	err := v.Verify(m, quiet)
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("Verify = %v; want nil", err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Errorf("Verify = %v; want an error containing %q", err, want)
 	}
 }
 

@@ -111,23 +111,13 @@ func (w *walker[K, V]) walk(tab *table[K, V], which int) error {
 	}
 	for j := range tab.buckets {
 		head := &tab.buckets[j]
-		if w.quiet {
-			if !head.mu.TryLock() {
-				return fmt.Errorf("bucket %d of the table of generation %d is locked", j, tab.gen)
-			}
+		isLocked := w.quiet && !head.mu.TryLock()
+		if w.quiet && !isLocked {
 			head.mu.Unlock()
 		}
 		fwd := head.meta.Load()&forwarded != 0
-		if fwd {
-			if tab.resize.Load() == nil || tab.next.Load() == nil {
-				return fmt.Errorf("bucket %d of the table of generation %d is forwarded, but the table has no next table", j, tab.gen)
-			}
-			if err := w.checkFrozen(tab, head, j); err != nil {
-				return err
-			}
-			if w.quiet {
-				w.fwdHeads++
-			}
+		if err := w.checkHead(tab, j, isLocked, fwd, func() error { return w.checkFrozen(tab, head, j) }); err != nil {
+			return err
 		}
 		w.v.keys = w.v.keys[:0]
 		for b := head; b != nil; b = b.next.Load() {
@@ -138,6 +128,28 @@ func (w *walker[K, V]) walk(tab *table[K, V], which int) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// checkHead checks head bucket j of tab, of either layout, found locked
+// (looked at only when quiet) and forwarded (fwd): a forwarded head needs
+// a next table and its chain as first seen, which frozen checks.
+func (w *walker[K, V]) checkHead(tab *table[K, V], j int, isLocked, fwd bool, frozen func() error) error {
+	if w.quiet && isLocked {
+		return fmt.Errorf("bucket %d of the table of generation %d is locked", j, tab.gen)
+	}
+	if !fwd {
+		return nil
+	}
+	if tab.resize.Load() == nil || tab.next.Load() == nil {
+		return fmt.Errorf("bucket %d of the table of generation %d is forwarded, but the table has no next table", j, tab.gen)
+	}
+	if err := frozen(); err != nil {
+		return err
+	}
+	if w.quiet {
+		w.fwdHeads++
 	}
 	return nil
 }

@@ -18,23 +18,15 @@ func (w *walker[K, V]) walkWords(tab *table[K, V], which int) error {
 	for j := range tab.words {
 		b := &tab.words[j]
 		c0, c1 := b.lines[0].ctrl.Load(), b.lines[1].ctrl.Load()
-		if w.quiet && c0&locked != 0 {
-			return fmt.Errorf("bucket %d of the table of generation %d is locked", j, tab.gen)
-		}
-		fwd := c0&forwarded != 0
-		if fwd {
-			if tab.resize.Load() == nil || tab.next.Load() == nil {
-				return fmt.Errorf("bucket %d of the table of generation %d is forwarded, but the table has no next table", j, tab.gen)
-			}
+		frozen := func() error {
 			if c1&forwarded == 0 {
 				return fmt.Errorf("bucket %d of the table of generation %d: its first line is forwarded, its second is not", j, tab.gen)
 			}
-			if err := w.checkFrozenWords(tab, b, j); err != nil {
-				return err
-			}
-			if w.quiet {
-				w.fwdHeads++
-			}
+			return w.checkFrozenWords(tab, b, j)
+		}
+		fwd := c0&forwarded != 0
+		if err := w.checkHead(tab, j, c0&locked != 0, fwd, frozen); err != nil {
+			return err
 		}
 		w.v.words = w.v.words[:0]
 		for side := range b.lines {

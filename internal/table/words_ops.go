@@ -70,14 +70,7 @@ func (m *Map[K, V]) computeWords(t *table[K, V], k K, f func(old V, loaded bool)
 	h := mixInt(kw, t.intSeed)
 	t, b := lockWords(t, h)
 	actual, ok, delta, grew := computeWordsLocked(t, b, kw, h, f)
-	switch {
-	case delta > 0:
-		m.inserted(t, h, grew)
-	case delta < 0:
-		n.Deletes = m.deleted(h)
-	}
-	n.Done = m.step1()
-	return actual, ok, n
+	return actual, ok, m.computed(t, h, delta, grew)
 }
 
 // computeWordsLocked does Compute's work on b, which the caller has locked

@@ -2,7 +2,6 @@ package table
 
 import (
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -239,29 +238,8 @@ var wordBreakers = []struct {
 func TestVerifierFindsWords(t *testing.T) {
 	for _, tc := range wordBreakers {
 		t.Run(tc.name, func(t *testing.T) {
-			m := new(Map[int, int])
-			m.Init(Config{Stripes: 1, Step: 1})
-			for k := range 1000 {
-				m.Store(k, k)
-			}
-			m.Finish(m.Usage().Gen)
-			u := m.Usage()
-			if !m.StartResize(Resize{Kind: Compact, Buckets: u.Buckets / 2}, u.Gen) {
-				t.Fatalf("StartResize of an idle map failed: %+v", u)
-			}
-			m.Step(movedFirst)
-			var v Verifier[int, int]
-			if err := v.Verify(m, true); err != nil {
-				t.Fatalf("Verify of a sound map mid-resize: %v", err)
-			}
-			tc.breakMap(m)
-			err := v.Verify(m, tc.quiet)
-			switch {
-			case tc.want == "" && err != nil:
-				t.Errorf("Verify = %v; want nil", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Errorf("Verify = %v; want an error containing %q", err, tc.want)
-			}
+			m := newTestMap(1000, false)
+			verifyBroken(t, m, tc.quiet, tc.want, func() { tc.breakMap(m) })
 		})
 	}
 }

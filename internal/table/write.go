@@ -123,6 +123,13 @@ func (m *Map[K, V]) Compute(k K, f func(old V, loaded bool) (V, Op)) (actual V, 
 	h := t.hash(k)
 	t, head := lockBucket(t, h)
 	actual, ok, delta, grew := computeLocked(t, head, k, h, f)
+	return actual, ok, m.computed(t, h, delta, grew)
+}
+
+// computed counts a Compute's change of delta entries with hash h in t
+// (grew reports an added overflow bucket), moves the write's step, and
+// returns the Note of both.
+func (m *Map[K, V]) computed(t *table[K, V], h uint64, delta int, grew bool) (n Note) {
 	switch {
 	case delta > 0:
 		m.inserted(t, h, grew)
@@ -130,7 +137,7 @@ func (m *Map[K, V]) Compute(k K, f func(old V, loaded bool) (V, Op)) (actual V, 
 		n.Deletes = m.deleted(h)
 	}
 	n.Done = m.step1()
-	return actual, ok, n
+	return n
 }
 
 // computeLocked does Compute's work on the chain headed by head, which the
