@@ -36,23 +36,31 @@ type bucket[K comparable, V any] struct {
 	next  atomic.Pointer[bucket[K, V]]
 }
 
+// word is the type parameter of the bit helpers of the hot paths (h2,
+// matches, mixInt, ...), which every caller infers as uint64. They are
+// generic only so that they inline: Go inlines a non-generic function into
+// a generic one instantiated one import away but not two, and users
+// instantiate Map through package shrinkmap, where each call would cost a
+// few nanoseconds of a Get.
+type word interface{ ~uint64 }
+
 // h2 returns the meta byte of a key with hash h: bits 56-62 and the top
 // bit, which tells a full slot from an empty one.
-func h2(h uint64) uint64 { return h>>56 | 0x80 }
+func h2[W word](h W) W { return h>>56 | 0x80 }
 
 // matches returns the top bit of each slot's byte of meta that equals h2:
 // a zero-byte search on meta^(h2 in every byte). A byte above a match may
 // be reported too; callers compare keys anyway.
-func matches(meta, h2 uint64) uint64 {
+func matches[W word](meta, h2 W) W {
 	x := meta ^ (h2 * metaOnes)
 	return (x - metaOnes) &^ x & metaHighs
 }
 
 // emptySlots returns the top bit of each empty slot's byte of meta.
-func emptySlots(meta uint64) uint64 { return ^meta & metaHighs }
+func emptySlots[W word](meta W) W { return ^meta & metaHighs }
 
 // slotOf returns the slot whose byte holds the lowest bit set in m.
-func slotOf(m uint64) int { return bits.TrailingZeros64(m) >> 3 }
+func slotOf[W word](m W) int { return bits.TrailingZeros64(uint64(m)) >> 3 }
 
 // lookup returns the entry for k, which has hash h, in the chain headed by
 // b, whose meta word the caller loaded as meta, and where it is: nil if

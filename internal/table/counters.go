@@ -78,14 +78,31 @@ func (m *Map[K, V]) each(f func(c *counter)) {
 	}
 }
 
-// added counts an entry added with hash h.
-func (m *Map[K, V]) added(h uint64) {
+// added counts an entry added with hash h, and returns the counter it
+// counted on and that counter's count after.
+func (m *Map[K, V]) added(h uint64) (*counter, int64) {
 	c, n := m.add(h, 1)
 	for p := c.peak.Load(); n > p; p = c.peak.Load() {
 		if c.peak.CompareAndSwap(p, n) {
 			break
 		}
 	}
+	return c, n
+}
+
+// nearGrowth reports whether the map may be near t's growth threshold,
+// judged from counter c, whose count is n: exactly if c is the base
+// counter, and otherwise from the base's count plus n times the stripes
+// (keys spread over the stripes by hash, so each holds about its share),
+// which must reach 7/8 of the threshold. A table whose threshold is under
+// 64 keys a stripe is always near.
+func (m *Map[K, V]) nearGrowth(t *table[K, V], c *counter, n int64) bool {
+	if c == &m.base {
+		return n > int64(t.loadFactor().growAt(t.size()))
+	}
+	stripes := int64(len(*m.cells.Load()))
+	at := int64(t.loadFactor().growAt(t.size()))
+	return at < 64*stripes || m.base.n.Load()+n*stripes >= at-at/8
 }
 
 // deleted counts an entry removed with hash h. It returns the deletes its

@@ -34,12 +34,13 @@
 // bit taken by compare-and-swap; a waiting writer spins, then yields, then
 // sleeps). A hit reads one line and no entry, and a write allocates
 // nothing but an overflow line. A value word is replaced by one atomic
-// store; a slot's key changes only when the slot is filled, and a fill
-// moves the line's sequence number before it stores the key and value
-// words and sets the meta byte after. A reader loads the control word,
-// the key and value words of a matching slot, then the control word
-// again, and reads the line again if the sequence number moved: so it
-// never pairs one key with another's value. Every access is atomic, so the
+// store; a slot's key changes only when an empty slot is filled, a fill
+// stores the key and value words before it sets the meta byte, and the
+// removal that empties a slot moves the line's sequence number as it
+// clears the byte. A reader loads the control word, the key and value
+// words of a matching slot, then the control word again, and reads the
+// line again if the sequence number moved: so it never pairs one key with
+// another's value. Every access is atomic, so the
 // race detector has nothing to report and no read is torn. The layout
 // grows at 5/6 of its six slots a bucket (see wordLoad), where the entry
 // layout grows at 3/4 of five; resizes, iteration and the Verifier work

@@ -42,8 +42,8 @@ func intBits[K comparable](k K) uint64 {
 // 128 bits and folds the halves together, so every bit of x reaches both
 // the low bits (the bucket index) and the high bits (the meta byte and the
 // counter stripe).
-func mixInt(x, seed uint64) uint64 {
-	hi, lo := bits.Mul64(x^seed, 0x9e3779b97f4a7c15)
+func mixInt[W word](x, seed W) uint64 {
+	hi, lo := bits.Mul64(uint64(x^seed), 0x9e3779b97f4a7c15)
 	hi, lo = bits.Mul64(hi^lo, 0xd6e8feb86659fd93)
 	return hi ^ lo
 }

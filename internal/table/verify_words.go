@@ -25,7 +25,7 @@ func (w *walker[K, V]) walkWords(tab *table[K, V], which int) error {
 			return w.checkFrozenWords(tab, b, j)
 		}
 		fwd := c0&forwarded != 0
-		if err := w.checkHead(tab, j, c0&locked != 0, fwd, frozen); err != nil {
+		if err := w.checkHead(tab, j, (c0|c1)&locked != 0, fwd, frozen); err != nil {
 			return err
 		}
 		w.v.words = w.v.words[:0]
@@ -79,10 +79,7 @@ func (w *walker[K, V]) checkLine(tab *table[K, V], j, side uint64, l *wline, isH
 	c := l.ctrl.Load()
 	allowed := wordMeta | seqBits
 	if isHead {
-		allowed |= forwarded
-		if side == 0 {
-			allowed |= locked
-		}
+		allowed |= forwarded | locked
 	}
 	if c&^allowed != 0 {
 		return fmt.Errorf("line %d of bucket %d of the table of generation %d: control word %#x has stray bits", side, j, tab.gen, c)

@@ -1,6 +1,7 @@
 package table
 
 import (
+	"math/bits"
 	"reflect"
 	"runtime"
 	"sync/atomic"
@@ -17,9 +18,8 @@ const wordSlots = 3
 
 // Bits of a line's control word. The low three bytes are the slots' meta
 // bytes, as in a bucket's meta word; above them a sequence number counts
-// the fills of the line's slots; the head's first line holds the lock of
-// the head's lines and chains; and forwarded marks both lines of a moved
-// head.
+// the removals from the line's slots; a head line holds the lock of
+// itself and its chain; and forwarded marks both lines of a moved head.
 const (
 	wordOnes  = 0x01_0101
 	wordHighs = 0x80_8080
@@ -53,11 +53,11 @@ type wbucket struct {
 }
 
 // lineOf returns the index of the line of a key with hash h.
-func lineOf(h uint64) uint64 { return h >> 55 & 1 }
+func lineOf[W word](h W) W { return h >> 55 & 1 }
 
 // wordMatches returns the top bit of each slot's byte of control word c
 // that equals h2, as matches does for a bucket's meta word.
-func wordMatches(c, h2 uint64) uint64 {
+func wordMatches[W word](c, h2 W) W {
 	x := c&wordMeta ^ h2*wordOnes
 	return (x - wordOnes) &^ x & wordHighs
 }
@@ -118,13 +118,13 @@ func keyOf[K comparable](w uint64) (k K) {
 	return k
 }
 
-// lock takes the lock of b's lines and chains, held in its first line's
-// control word. Readers ignore it; only a writer that holds it stores to
-// b's control words.
-func (b *wbucket) lock() {
-	c := &b.lines[0].ctrl
+// lock takes the lock of head line l and its chain, held in l's control
+// word. Readers ignore it; only a writer that holds it stores to the
+// chain's control words. A write locks only its key's line, so that it
+// takes from other processors' caches no line but the one it changes.
+func (l *wline) lock() {
 	for i := 0; ; i++ {
-		if v := c.Load(); v&locked == 0 && c.CompareAndSwap(v, v|locked) {
+		if v := l.ctrl.Load(); v&locked == 0 && l.ctrl.CompareAndSwap(v, v|locked) {
 			return
 		}
 		switch {
@@ -138,22 +138,33 @@ func (b *wbucket) lock() {
 	}
 }
 
-// unlock releases b's lock, which the caller holds.
-func (b *wbucket) unlock() {
-	c := &b.lines[0].ctrl
-	c.Store(c.Load() &^ locked)
+// unlock releases head line l's lock, which the caller holds.
+func (l *wline) unlock() {
+	l.ctrl.Store(l.ctrl.Load() &^ locked)
 }
 
-// lockWords locks and returns the head bucket for hash h in t or, if it
-// has moved, in the table it moved to.
-func lockWords[K comparable, V any](t *table[K, V], h uint64) (*table[K, V], *wbucket) {
+// lock locks both of b's lines, the first first.
+func (b *wbucket) lock() {
+	b.lines[0].lock()
+	b.lines[1].lock()
+}
+
+// unlock releases both of b's lines, which the caller has locked.
+func (b *wbucket) unlock() {
+	b.lines[1].unlock()
+	b.lines[0].unlock()
+}
+
+// lockWords locks and returns the head line for hash h in t or, if its
+// bucket has moved, in the table it moved to.
+func lockWords[K comparable, V any](t *table[K, V], h uint64) (*table[K, V], *wline) {
 	for {
-		b := &t.words[h&t.mask]
-		b.lock()
-		if b.lines[0].ctrl.Load()&forwarded == 0 {
-			return t, b
+		l := &t.words[h&t.mask].lines[lineOf(h)]
+		l.lock()
+		if l.ctrl.Load()&forwarded == 0 {
+			return t, l
 		}
-		b.unlock()
+		l.unlock()
 		t = t.next.Load()
 	}
 }
@@ -173,23 +184,19 @@ func (l *wline) find(kw, w uint64) (*wline, int) {
 }
 
 // fill stores kw and vw, with meta byte w, in empty slot i of l, whose
-// head's lock the caller holds. It moves the sequence number before it
-// stores the words, so that a reader that read the slot's old key and then
-// the new value sees the number moved, and sets the meta byte after.
+// head's lock the caller holds, and sets the meta byte after the words, so
+// that a reader that sees the byte reads the pair whole. A reader that saw
+// the byte of the slot's previous pair retries: the remove that emptied
+// the slot moved the line's sequence number.
 func (l *wline) fill(i int, kw, vw, w uint64) {
-	c := l.ctrl.Load()
-	c = c&^seqBits | (c+seqOne)&seqBits
-	l.ctrl.Store(c)
 	l.kv[i].k.Store(kw)
 	l.kv[i].v.Store(vw)
-	l.ctrl.Store(c | w<<(8*i))
+	l.ctrl.Store(l.ctrl.Load() | w<<(8*i))
 }
 
 // fillFree stores kw and vw, with meta byte w, in one of the empty slots
 // of l whose bytes' top bits free has set: the one that last held kw, if
-// any, where the key word needs no store and readers no retry (a reader
-// that matched the removed pair's byte reads kw with its new value), and
-// otherwise the first, by fill.
+// any, where the key word needs no store, and otherwise the first.
 func (l *wline) fillFree(free, kw, vw, w uint64) {
 	for m := free; m != 0; m &= m - 1 {
 		if i := slotOf(m); l.kv[i].k.Load() == kw {
@@ -201,28 +208,39 @@ func (l *wline) fillFree(free, kw, vw, w uint64) {
 	l.fill(slotOf(free), kw, vw, w)
 }
 
-// remove empties slot i of l, whose head's lock the caller holds. Only a
-// fill changes a slot's key, so a reader that matched the cleared byte
-// reads the removed pair whole.
+// remove empties slot i of l, whose head's lock the caller holds, and
+// moves the line's sequence number in the same store: a reader that
+// matched the cleared byte and then reads a value that a later fill of the
+// slot stored sees the number moved and reads the line again. Only a fill
+// changes a slot's key.
 func (l *wline) remove(i int) {
-	l.ctrl.Store(l.ctrl.Load() &^ (uint64(0xff) << (8 * i)))
+	c := l.ctrl.Load() &^ (uint64(0xff) << (8 * i))
+	l.ctrl.Store(c&^seqBits | (c+seqOne)&seqBits)
 }
 
 // removeWords empties slot i of line l, of the chain that starts at line
-// head, whose head's lock the caller holds, and unlinks l from the chain
-// if that left it an empty overflow line, so that a drained chain gives
-// its lines back. A reader on l goes on to its next line.
+// head, whose head's lock the caller holds. Once head holds at most one
+// pair it unlinks the chain's empty overflow lines, so that a drained
+// chain gives its lines back; a chain that a churn keeps near a line's
+// three slots keeps them, rather than allocate and unlink a line by
+// turns. A reader on an unlinked line goes on to its next line.
 func (t *table[K, V]) removeWords(head, l *wline, i int) {
 	l.remove(i)
-	if l == head || l.ctrl.Load()&wordMeta != 0 {
+	if head.next.Load() == nil || bits.OnesCount64(head.ctrl.Load()&wordHighs) > 1 {
 		return
 	}
-	prev := head
-	for prev.next.Load() != l {
-		prev = prev.next.Load()
+	for prev := head; ; {
+		nl := prev.next.Load()
+		if nl == nil {
+			return
+		}
+		if nl.ctrl.Load()&wordMeta != 0 {
+			prev = nl
+			continue
+		}
+		prev.next.Store(nl.next.Load())
+		t.overflow.Add(-1)
 	}
-	prev.next.Store(l.next.Load())
-	t.overflow.Add(-1)
 }
 
 // addWords appends the pair kw, vw, with meta byte w, to the chain that

@@ -8,15 +8,14 @@ package table
 func (m *Map[K, V]) storeWords(t *table[K, V], k K, v V) (old V, loaded bool, n Note) {
 	kw := intBits(k)
 	h := mixInt(kw, t.intSeed)
-	t, b := lockWords(t, h)
-	head := &b.lines[lineOf(h)]
+	t, head := lockWords(t, h)
 	grew := false
 	if l, i := head.find(kw, h2(h)); l != nil {
 		old, loaded = fromWord[V](l.kv[i].v.Swap(toWord(v))), true
 	} else {
 		grew = t.addWords(head, kw, toWord(v), h2(h))
 	}
-	b.unlock()
+	head.unlock()
 	if !loaded {
 		m.inserted(t, h, grew)
 	}
@@ -30,15 +29,14 @@ func (m *Map[K, V]) loadOrStoreWords(t *table[K, V], k K, v V) (actual V, loaded
 	}
 	kw := intBits(k)
 	h := mixInt(kw, t.intSeed)
-	t, b := lockWords(t, h)
-	head := &b.lines[lineOf(h)]
+	t, head := lockWords(t, h)
 	if l, i := head.find(kw, h2(h)); l != nil {
 		actual = fromWord[V](l.kv[i].v.Load())
-		b.unlock()
+		head.unlock()
 		return actual, true, n
 	}
 	grew := t.addWords(head, kw, toWord(v), h2(h))
-	b.unlock()
+	head.unlock()
 	m.inserted(t, h, grew)
 	return v, false, Note{Done: m.step1()}
 }
@@ -50,13 +48,12 @@ func (m *Map[K, V]) deleteWords(t *table[K, V], k K) (old V, loaded bool, n Note
 	}
 	kw := intBits(k)
 	h := mixInt(kw, t.intSeed)
-	t, b := lockWords(t, h)
-	head := &b.lines[lineOf(h)]
+	t, head := lockWords(t, h)
 	if l, i := head.find(kw, h2(h)); l != nil {
 		old, loaded = fromWord[V](l.kv[i].v.Load()), true
 		t.removeWords(head, l, i)
 	}
-	b.unlock()
+	head.unlock()
 	if loaded {
 		n.Deletes = m.deleted(h)
 	}
@@ -68,17 +65,16 @@ func (m *Map[K, V]) deleteWords(t *table[K, V], k K) (old V, loaded bool, n Note
 func (m *Map[K, V]) computeWords(t *table[K, V], k K, f func(old V, loaded bool) (V, Op)) (actual V, ok bool, n Note) {
 	kw := intBits(k)
 	h := mixInt(kw, t.intSeed)
-	t, b := lockWords(t, h)
-	actual, ok, delta, grew := computeWordsLocked(t, b, kw, h, f)
+	t, head := lockWords(t, h)
+	actual, ok, delta, grew := computeWordsLocked(t, head, kw, h, f)
 	return actual, ok, m.computed(t, h, delta, grew)
 }
 
-// computeWordsLocked does Compute's work on b, which the caller has locked
-// and which it unlocks, also if f panics, as computeLocked does for the
-// entry layout.
-func computeWordsLocked[K comparable, V any](t *table[K, V], b *wbucket, kw, h uint64, f func(V, bool) (V, Op)) (actual V, ok bool, delta int, grew bool) {
-	defer b.unlock()
-	head := &b.lines[lineOf(h)]
+// computeWordsLocked does Compute's work on the chain of head line head,
+// which the caller has locked and which it unlocks, also if f panics, as
+// computeLocked does for the entry layout.
+func computeWordsLocked[K comparable, V any](t *table[K, V], head *wline, kw, h uint64, f func(V, bool) (V, Op)) (actual V, ok bool, delta int, grew bool) {
+	defer head.unlock()
 	l, i := head.find(kw, h2(h))
 	if l != nil {
 		actual, ok = fromWord[V](l.kv[i].v.Load()), true
@@ -117,20 +113,23 @@ func (m *Map[K, V]) moveWords(t, nt *table[K, V], i int, drop, lock bool) {
 					m.add(h, -1)
 					continue
 				}
-				d := &nt.words[h&nt.mask]
+				d := &nt.words[h&nt.mask].lines[lineOf(h)]
 				if lock {
 					d.lock()
 				}
-				nt.addWords(&d.lines[lineOf(h)], kw, s.v.Load(), h2(h))
+				nt.addWords(d, kw, s.v.Load(), h2(h))
 				if lock {
 					d.unlock()
 				}
 			}
 		}
 	}
-	b.lines[1].ctrl.Store(b.lines[1].ctrl.Load() | forwarded)
-	b.lines[0].ctrl.Store(b.lines[0].ctrl.Load() | forwarded)
-	b.unlock()
+	// The second line first, so that a walk that finds the first line
+	// forwarded finds the second forwarded too (see walkWords).
+	for _, side := range [2]int{1, 0} {
+		c := &b.lines[side].ctrl
+		c.Store((c.Load() | forwarded) &^ locked)
+	}
 }
 
 // appendWords appends to buf the pairs of b, which the caller has locked,

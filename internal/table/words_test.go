@@ -86,9 +86,9 @@ func sameLine(t *table[int, int], side uint64, n int) []int {
 // storing the other, while readers look up both: a read that paired one
 // key with the other's value, because the slot was refilled between its
 // loads of the key and the value, would fail it. The line's sequence
-// number makes such a read retry: the test first checks that refilling
-// the slot with the other key moves it (the race itself is too narrow to
-// be sure to meet on a few shared cores).
+// number makes such a read retry: the test first checks that emptying the
+// slot moves it and that the other key refills the slot (the race itself
+// is too narrow to be sure to meet on a few shared cores).
 func TestWordSlotReuse(t *testing.T) {
 	m := new(Map[int, int])
 	m.Init(Config{Stripes: 1})
@@ -102,12 +102,12 @@ func TestWordSlotReuse(t *testing.T) {
 	m.Store(a, val(a))
 	seq := line.ctrl.Load() & seqBits
 	m.Delete(a)
+	if got := line.ctrl.Load() & seqBits; got == seq {
+		t.Fatalf("line sequence number %#x unchanged by emptying its slot", got)
+	}
 	m.Store(b, val(b))
 	if got := line.kv[0].k.Load(); got != intBits(b) {
 		t.Fatalf("slot 0 holds key bits %#x after Delete(%d), Store(%d); want the slot reused", got, a, b)
-	}
-	if got := line.ctrl.Load() & seqBits; got == seq {
-		t.Fatalf("line sequence number %#x unchanged by a refill of its slot", got)
 	}
 	m.Delete(b)
 	const rounds = 100000
@@ -193,8 +193,14 @@ var wordBreakers = []struct {
 		l.ctrl.Store(l.ctrl.Load() ^ 1)
 	}},
 	{"stray bit", false, "stray bits", func(m *Map[int, int]) {
+		// Only head lines hold a lock.
 		l := &liveWords(m).lines[1]
-		l.ctrl.Store(l.ctrl.Load() | locked)
+		for l.next.Load() != nil {
+			l = l.next.Load()
+		}
+		nl := new(wline)
+		nl.ctrl.Store(locked)
+		l.next.Store(nl)
 	}},
 	{"misplaced key", false, "its hash selects", func(m *Map[int, int]) {
 		kw := liveWords(m).lines[0].kv[0].k.Load()
@@ -211,9 +217,9 @@ var wordBreakers = []struct {
 	{"key live twice", true, "live twice", func(m *Map[int, int]) {
 		kw := liveWords(m).lines[0].kv[0].k.Load()
 		h := mixInt(kw, m.cur.Load().intSeed)
-		t, b := lockWords(m.cur.Load(), h)
-		t.addWords(&b.lines[lineOf(h)], kw, 0, h2(h))
-		b.unlock()
+		t, head := lockWords(m.cur.Load(), h)
+		t.addWords(head, kw, 0, h2(h))
+		head.unlock()
 	}},
 	{"forwarded bucket changed", false, "changed", func(m *Map[int, int]) {
 		t := m.cur.Load()

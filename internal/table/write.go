@@ -170,10 +170,12 @@ func computeLocked[K comparable, V any](t *table[K, V], head *bucket[K, V], k K,
 
 // inserted counts a new entry with hash h, added to t, and if that took an
 // overflow bucket checks t's load: a crowded bucket is the sign that the
-// load may be high, and summing the counters costs O(stripes).
+// load may be high. Summing the counters costs O(stripes) and reads lines
+// that other writers change, so it is skipped while the writer's own
+// stripe puts the map well below t's threshold (see nearGrowth).
 func (m *Map[K, V]) inserted(t *table[K, V], h uint64, grew bool) {
-	m.added(h)
-	if grew {
+	c, n := m.added(h)
+	if grew && m.nearGrowth(t, c, n) {
 		m.maybeGrow(t)
 	}
 }
