@@ -150,21 +150,21 @@ func (m *Map[K, V]) Get(k K) (v V, ok bool) {
 	}
 	if t.words != nil {
 		// The word layout: see wline. A reader reads a line again if a
-		// fill of it ran between its loads of the line's control word.
+		// removal from it ran between its loads of the line's control word.
 		kw := intBits(k)
 		h := mixInt(kw, t.intSeed)
-		w, side := h2(h), lineOf(h)
-		l := &t.words[h&t.mask].lines[side]
+		w := h2(h)
+		l := t.headLine(h)
 		c := l.ctrl.Load()
 		for c&forwarded != 0 {
 			t = t.next.Load()
-			l = &t.words[h&t.mask].lines[side]
+			l = t.headLine(h)
 			c = l.ctrl.Load()
 		}
 		for {
 			torn := false
 			for hits := wordMatches(c, w); hits != 0; hits &= hits - 1 {
-				s := &l.kv[slotOf(hits)]
+				s := slotAt(l, hits)
 				if s.k.Load() != kw {
 					continue
 				}

@@ -52,6 +52,21 @@ type wbucket struct {
 	lines [2]wline
 }
 
+// headLine returns the head line of a key with hash h in t, a table of
+// the word layout, without bounds checks: h&t.mask indexes t.words, and
+// lineOf is 0 or 1.
+func (t *table[K, V]) headLine(h uint64) *wline {
+	i := uintptr(h&t.mask)*unsafe.Sizeof(wbucket{}) + uintptr(lineOf(h))*unsafe.Sizeof(wline{})
+	return (*wline)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(t.words)), i))
+}
+
+// slotAt returns the slot of l whose byte holds the lowest bit set in m, a
+// result of wordMatches, without a bounds check (m has bits in the three
+// slots' bytes only).
+func slotAt[W word](l *wline, m W) *wslot {
+	return (*wslot)(unsafe.Add(unsafe.Pointer(&l.kv), uintptr(slotOf(m))*unsafe.Sizeof(wslot{})))
+}
+
 // lineOf returns the index of the line of a key with hash h.
 func lineOf[W word](h W) W { return h >> 55 & 1 }
 
