@@ -212,3 +212,39 @@ func liveBucket(m *Map[int, int]) *bucket[int, int] {
 	}
 	panic("no full bucket left unforwarded")
 }
+
+// TestGrowthWithSpreadCounters fills maps whose counts are spread over
+// stripes, of both layouts: growth is checked from the writer's own stripe
+// (see nearGrowth), and the table must still grow in time, each table
+// whose threshold is at least 64 keys a stripe (where the stripe decides)
+// holding at most an eighth more than its threshold.
+func TestGrowthWithSpreadCounters(t *testing.T) {
+	for _, entries := range []bool{false, true} {
+		for _, n := range []int{100, 5000, 200_000} {
+			m := new(Map[int, int])
+			m.Init(Config{Stripes: 16, Entries: entries})
+			if m.spread() == nil {
+				t.Fatal("spread() = nil for a map of 16 stripes")
+			}
+			grows, judged := 0, 0
+			for k := range n {
+				before := m.Usage().Buckets
+				m.Store(k, k)
+				u := m.Usage()
+				if u.Buckets != before {
+					grows++
+				}
+				at := m.GrowAt(u.Buckets)
+				if limit := at + at/8; at >= 64*16 && u.Len > limit {
+					t.Fatalf("entries=%v n=%d: %d keys in %d buckets; want at most %d", entries, n, u.Len, u.Buckets, limit)
+				}
+				if at >= 64*16 {
+					judged++
+				}
+			}
+			if grows == 0 || n >= 5000 && judged == 0 {
+				t.Errorf("entries=%v n=%d: the table grew %d times, %d keys were judged", entries, n, grows, judged)
+			}
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package table
 
 import (
-	"math/bits"
 	"reflect"
 	"runtime"
 	"sync/atomic"
@@ -234,14 +233,15 @@ func (l *wline) remove(i int) {
 }
 
 // removeWords empties slot i of line l, of the chain that starts at line
-// head, whose head's lock the caller holds. Once head holds at most one
-// pair it unlinks the chain's empty overflow lines, so that a drained
-// chain gives its lines back; a chain that a churn keeps near a line's
-// three slots keeps them, rather than allocate and unlink a line by
-// turns. A reader on an unlinked line goes on to its next line.
+// head, whose head's lock the caller holds. Once head has an empty slot it
+// unlinks the chain's empty overflow lines, which a fill would not reach
+// before head filled again; an overflow line emptied while head is full
+// stays for the next fill, so that a churn around three pairs does not
+// allocate and unlink a line by turns. A reader on an unlinked line goes
+// on to its next line.
 func (t *table[K, V]) removeWords(head, l *wline, i int) {
 	l.remove(i)
-	if head.next.Load() == nil || bits.OnesCount64(head.ctrl.Load()&wordHighs) > 1 {
+	if head.next.Load() == nil || head.ctrl.Load()&wordHighs == wordHighs {
 		return
 	}
 	for prev := head; ; {

@@ -278,8 +278,8 @@ func TestWordSizes(t *testing.T) {
 }
 
 // TestWordDrainedChainGivesLinesBack fills a map until its chains have
-// overflow lines and deletes every key: each overflow line that a delete
-// empties leaves its chain, so that none is left.
+// overflow lines and deletes every key: the empty overflow lines leave
+// their chains, so that none is left.
 func TestWordDrainedChainGivesLinesBack(t *testing.T) {
 	m := new(Map[int, int])
 	m.Init(Config{Stripes: 1, Step: 0})
@@ -301,5 +301,51 @@ func TestWordDrainedChainGivesLinesBack(t *testing.T) {
 	}
 	if u := m.Usage(); u.Overflow != 0 || u.Len != 0 {
 		t.Errorf("Usage() = %+v after deleting every key; want no overflow lines", u)
+	}
+}
+
+// TestWordOverflowLineKeptWhileHeadFull puts four keys in one line's chain
+// of a one-bucket table: the fourth takes an overflow line, which stays
+// when its key is deleted while the head line is full, is reused by the
+// next key without a new line, and leaves the chain once a delete frees a
+// slot of the head line.
+func TestWordOverflowLineKeptWhileHeadFull(t *testing.T) {
+	m := new(Map[int, int])
+	m.Init(Config{Stripes: 1})
+	ks := sameLine(m.cur.Load(), 0, 5)
+	overflow := func() int { return m.Usage().Overflow }
+	for _, k := range ks[:4] {
+		m.Store(k, k)
+	}
+	if got := overflow(); got != 1 {
+		t.Fatalf("overflow lines = %d after four keys in one line; want 1", got)
+	}
+	steps := []struct {
+		op   string
+		k    int
+		want int
+	}{
+		{"delete", ks[3], 1}, // the head line is full: the empty line stays
+		{"store", ks[4], 1},  // and takes the next key
+		{"delete", ks[4], 1},
+		{"delete", ks[0], 0}, // the head line has a free slot: unlinked
+		{"store", ks[0], 0},
+	}
+	var v Verifier[int, int]
+	for _, s := range steps {
+		if s.op == "delete" {
+			m.Delete(s.k)
+		} else {
+			m.Store(s.k, s.k)
+		}
+		if got := overflow(); got != s.want {
+			t.Fatalf("overflow lines = %d after %s(%d); want %d", got, s.op, s.k, s.want)
+		}
+		if err := v.Verify(m, true); err != nil {
+			t.Fatalf("after %s(%d): %v", s.op, s.k, err)
+		}
+	}
+	if got := m.Len(); got != 3 {
+		t.Errorf("Len() = %d; want 3", got)
 	}
 }
