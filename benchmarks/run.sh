@@ -5,8 +5,8 @@
 # many-maps.md, memory-limit.md, concurrent.md, bytes-per-entry.md), with the raw benchmark
 # output in results/raw/.
 #
-#   bash benchmarks/run.sh            # everything, -count 6 (about an hour on 2 busy cores)
-#   COUNT=1 bash benchmarks/run.sh    # a quick look
+#   bash benchmarks/run.sh            # everything, 6 rounds (about an hour on 2 busy cores)
+#   COUNT=1 bash benchmarks/run.sh    # a quick look: one round
 #   bash benchmarks/run.sh burst ops  # only the named parts
 #   RENDER_ONLY=1 bash benchmarks/run.sh ops  # rewrite results/ops.md from results/raw/ops.txt
 #
@@ -39,33 +39,39 @@ shellwords() {
 	echo "${out[*]}"
 }
 
-# bench NAME TITLE BASELINE FLAGS...: runs go test -bench with FLAGS, keeps
-# the raw output in results/raw/NAME.txt and benchstat's full text table in
-# results/raw/NAME.benchstat.txt, and writes results/NAME.md: the command,
-# the machine, and benchstat's medians as markdown tables, peers as columns,
-# each with its ratio to BASELINE, the first column.
+# bench NAME TITLE BASELINE FLAGS...: runs go test -bench with FLAGS and
+# -count 1, COUNT times over (rounds: every peer of a cell runs once in each
+# round, so that a change in the shared machine's speed falls on all peers
+# alike), keeps the raw output in results/raw/NAME.txt and benchstat's full
+# text table in results/raw/NAME.benchstat.txt, and writes results/NAME.md:
+# the command, the machine, and benchstat's medians as markdown tables,
+# peers as columns, each with its ratio to BASELINE, the first column.
 bench() {
 	local name=$1 title=$2 baseline=$3
 	shift 3
 	local raw=$OUT/raw/$name.txt count=$COUNT
 	if [ -n "${RENDER_ONLY:-}" ]; then
-		# The count the raw output was made with: how often its first benchmark ran.
+		# The rounds the raw output was made with: how often its first benchmark ran.
 		count=$(awk '/^Benchmark/ { n[$1]++; if (!first) first = $1 } END { print n[first] }' "$raw")
 	fi
-	local cmd=(go test -run '^$' -benchmem -count "$count" "$@" .)
+	local cmd=(go test -run '^$' -benchmem -count 1 "$@" .)
 	if [ -z "${RENDER_ONLY:-}" ]; then
-		echo "== $name: $(shellwords "${cmd[@]}")" >&2
-		"${cmd[@]}" | tee "$raw" >&2
+		echo "== $name: $count rounds of $(shellwords "${cmd[@]}")" >&2
+		: >"$raw"
+		for ((round = 1; round <= count; round++)); do
+			"${cmd[@]}" | tee -a "$raw" >&2
+		done
 	fi
 	"${BENCHSTAT[@]}" -col /impl "$OUT/raw/$name.txt" >"$OUT/raw/$name.benchstat.txt"
 	{
 		echo "# $title"
 		echo
-		echo "Command (inside \`benchmarks/\`): \`$(shellwords "${cmd[@]}")\`, then"
+		echo "Command (inside \`benchmarks/\`): $count rounds of \`$(shellwords "${cmd[@]}")\`"
+		echo "(each round runs every peer once), then"
 		echo "\`${BENCHSTAT[*]} -col /impl results/raw/$name.txt\`"
 		echo "(full output with confidence intervals: [raw/$name.benchstat.txt](raw/$name.benchstat.txt))  "
 		echo "Machine: $(machine)  "
-		echo "Generated $(date -u -r "$raw" '+%Y-%m-%d %H:%M UTC'), -count $count. The machine is shared with other jobs: compare the"
+		echo "Generated $(date -u -r "$raw" '+%Y-%m-%d %H:%M UTC'), $count rounds. The machine is shared with other jobs: compare the"
 		echo "peers by their ratio to the first column ($baseline), measured in the same run, not across runs."
 		echo "A ratio marked ~ is not significant at p < 0.05."
 		echo
