@@ -295,15 +295,31 @@ func statsOf(u table.Usage) Stats {
 //     iteration.
 //
 // A full iteration takes O(Len + table size) time; an early break or a
-// panicking body leaves the map as it was.
+// panicking body leaves the map as it was. A loop during which Len fell
+// (its body deleted, as an expiry sweep's does) ends as DeleteFunc does:
+// a map it leaves drained compacts even if it refilled right after its
+// earlier drains (see Stats.SweepEnded).
 func (c *Concurrent[K, V]) All() iter.Seq2[K, V] {
-	return c.table.Range
+	return func(yield func(K, V) bool) {
+		c.sweep(func() { c.table.Range(yield) })
+	}
 }
 
 // Keys returns an iterator over the map's keys, with the promises of All.
 func (c *Concurrent[K, V]) Keys() iter.Seq[K] {
 	return func(yield func(K) bool) {
-		c.table.Range(func(k K, _ V) bool { return yield(k) })
+		c.sweep(func() { c.table.Range(func(k K, _ V) bool { return yield(k) }) })
+	}
+}
+
+// sweep runs loop, an iteration, and if Len fell meanwhile ends it as an
+// expiry sweep of that many deletes (see sweepEnded). A panic in loop
+// propagates without.
+func (c *Concurrent[K, V]) sweep(loop func()) {
+	before := c.table.Len()
+	loop()
+	if fell := before - c.table.Len(); fell > 0 {
+		c.sweepEnded(fell)
 	}
 }
 
@@ -311,6 +327,6 @@ func (c *Concurrent[K, V]) Keys() iter.Seq[K] {
 // All.
 func (c *Concurrent[K, V]) Values() iter.Seq[V] {
 	return func(yield func(V) bool) {
-		c.table.Range(func(_ K, v V) bool { return yield(v) })
+		c.sweep(func() { c.table.Range(func(_ K, v V) bool { return yield(v) }) })
 	}
 }

@@ -69,18 +69,26 @@ func (c *Concurrent[K, V]) GetOrCompute(k K, f func() V) (actual V, loaded bool)
 // does. It visits the entries as All does and calls del for each with its
 // bucket locked and the value stored at that moment, so del must not use
 // the map; an entry set after the visit of its bucket is not considered.
-// Its deletes count toward compaction as Delete's do, so a map drained by
-// it compacts. A panic in del propagates, with the entries approved before
-// it deleted. An entry whose key is a NaN stays, as in a native map.
-// O(Len + table size). Safe for concurrent use.
+// Its deletes count toward compaction as Delete's do, and its end is the
+// end of an expiry sweep (see Stats.SweepEnded): a map it leaves drained
+// compacts even if it refilled right after its earlier drains. A panic in
+// del propagates, with the entries approved before it deleted. An entry
+// whose key is a NaN stays, as in a native map. O(Len + table size). Safe
+// for concurrent use.
 func (c *Concurrent[K, V]) DeleteFunc(del func(K, V) bool) {
-	for k := range c.Keys() {
+	deleted := 0
+	c.table.Range(func(k K, _ V) bool {
 		c.Compute(k, func(cur V, loaded bool) (V, ComputeOp) {
 			if loaded && del(k, cur) {
+				deleted++
 				return cur, DeleteOp
 			}
 			return cur, CancelOp
 		})
+		return true
+	})
+	if deleted > 0 {
+		c.sweepEnded(deleted)
 	}
 }
 

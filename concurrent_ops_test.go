@@ -172,6 +172,60 @@ func TestDeleteFuncGivesTableBack(t *testing.T) {
 	}
 }
 
+// TestDeleteFuncAfterRefillsGivesTableBack refills each map right after
+// each of five sweeps of 99%, by DeleteFunc or by Delete in a loop over
+// All (as sync.Map users sweep with Range), as a cache whose expired
+// entries come back at once does: the refills hold the table between the
+// sweeps, but a sweep's end compacts whatever the refills (see
+// Stats.SweepEnded), so that after the last sweep the map holds a table
+// near a fresh one's.
+func TestDeleteFuncAfterRefillsGivesTableBack(t *testing.T) {
+	const n, rounds = 20_000, 5
+	expired := func(k, _ int) bool { return k%100 != 0 }
+	fresh := concurrentOfInts(n / 100)
+	sweeps := map[string]func(c *shrinkmap.Concurrent[int, int]){
+		"DeleteFunc": func(c *shrinkmap.Concurrent[int, int]) { c.DeleteFunc(expired) },
+		"a loop over All": func(c *shrinkmap.Concurrent[int, int]) {
+			for k, v := range c.All() {
+				if expired(k, v) {
+					c.Delete(k)
+				}
+			}
+		},
+	}
+	for name, sweep := range sweeps {
+		c := shrinkmap.NewConcurrent[int, int]()
+		refills := 0
+		for range rounds {
+			for k := range n {
+				c.Set(k, k)
+			}
+			refills = max(refills, c.Stats().Refills)
+			sweep(c)
+			refills = max(refills, c.Stats().Refills)
+		}
+		s := c.Stats()
+		require.Equal(t, n/100, s.Len, name)
+		require.Falsef(t, s.Migrating, "Concurrent swept by %s: Stats() = %+v; want no resize in progress", name, s)
+		require.LessOrEqualf(t, s.TableBytes, 2*fresh.Stats().TableBytes, "Concurrent swept by %s: Stats() = %+v after %d refills and sweeps; want at most twice a fresh map's %+v", name, s, rounds, fresh.Stats())
+		// A refill counts only if it comes within 100 ms of the compaction
+		// it undoes, which the race detector's slowdown can miss.
+		if refills == 0 && !shrinkmap.RaceEnabled {
+			t.Errorf("Concurrent swept by %s: no refill seen in %d rounds, so the test did not show that a sweep's end compacts whatever the refills", name, rounds)
+		}
+	}
+	m := shrinkmap.New[int, int]()
+	for range rounds {
+		for k := range n {
+			m.Set(k, k)
+		}
+		m.DeleteFunc(expired)
+	}
+	sm := m.Stats()
+	require.Equal(t, n/100, sm.Len)
+	require.LessOrEqualf(t, sm.TableBytes, 2*tableOfInts(n/100), "ShrinkMap Stats() = %+v after %d refills and sweeps", sm, rounds)
+}
+
 // concurrentOfInts returns a Concurrent holding keys [0, n) mapped to
 // themselves.
 func concurrentOfInts(n int) *shrinkmap.Concurrent[int, int] {

@@ -95,6 +95,29 @@ func (c *Concurrent[K, V]) checkAndStep(deletes int) {
 	}
 }
 
+// sweepEnded runs when a DeleteFunc that deleted deletes entries ends: a
+// policy check with Stats.SweepEnded set. The compaction it starts, or one
+// in progress, is finished at once if it has no more entries to copy than
+// the sweep deleted (the copy then costs no more than the sweep did), and
+// otherwise moves its first step, as a write's check does.
+func (c *Concurrent[K, V]) sweepEnded(deletes int) {
+	if u := c.table.Usage(); u.Resize != table.None {
+		if u.Len <= deletes {
+			c.published(c.table.Finish(u.Gen))
+		}
+		return
+	}
+	r, gen, ok := c.checkSweep(0, true)
+	switch {
+	case !ok:
+	case r.Whole || c.table.Len() <= deletes:
+		c.published(c.table.Finish(gen))
+	default:
+		d, _ := c.table.Step(1)
+		c.published(d)
+	}
+}
+
 // wholeSteps is the most steps (see WithIncremental) of buckets that a
 // compaction's table may have for the write that starts it to move it
 // whole: a pause of a few steps' worth, so that a drain that ends right
@@ -133,11 +156,18 @@ func (c *Concurrent[K, V]) checkEvery(n, buckets int) int {
 // one. Deletes is the deletes since the last check, 0 for the background
 // goroutine's.
 func (c *Concurrent[K, V]) check(deletes int) (r table.Resize, gen uint64, ok bool) {
+	return c.checkSweep(deletes, false)
+}
+
+// checkSweep is check, at the end of an expiry sweep if sweepEnded (see
+// Stats.SweepEnded).
+func (c *Concurrent[K, V]) checkSweep(deletes int, sweepEnded bool) (r table.Resize, gen uint64, ok bool) {
 	u := c.table.Usage()
 	if u.Resize != table.None {
 		return r, 0, false
 	}
 	s := statsOf(u)
+	s.SweepEnded = sweepEnded
 	c.table.CheckEvery(c.checkEvery(s.Len, u.Buckets))
 	buckets := c.table.BucketsFor(max(s.Len, c.config().capacity))
 	r = table.Resize{Kind: table.Compact, Buckets: buckets, Whole: c.atOnce(u.Buckets)}

@@ -51,9 +51,10 @@ type Stats struct {
 	// map grows again resets it.
 	Refills int
 	// SweepEnded is set only in the Stats a ShrinkMap passes to its policy
-	// when a loop over All, Keys or Values whose body deleted entries ends
-	// (an expiry sweep): the drain is over. AdaptivePolicy then compacts a
-	// drained map whatever its Refills.
+	// when a loop over All, Keys or Values whose body deleted entries ends,
+	// and in those a Concurrent passes when a DeleteFunc that deleted
+	// entries ends (an expiry sweep): the drain is over. AdaptivePolicy then
+	// compacts a drained map whatever its Refills.
 	SweepEnded bool
 	// MemoryPressure reports whether, when the map last sampled it, a Go
 	// memory limit was set and the memory counted against it was within an

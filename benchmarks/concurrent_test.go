@@ -46,7 +46,7 @@ func BenchmarkConcurrent(b *testing.B) {
 			for _, reads := range []int{99, 90, 50} {
 				rest := "keys=" + pattern + "/n=" + s.name
 				runPeers(b, peers.Concurrents[int, int](), fmt.Sprintf("reads%d", reads), rest, func(b *testing.B, p peers.Peer[int, int]) {
-					benchMixed(b, p, s.n, pattern, reads)
+					benchMixed(b, p, s.n, pattern, reads, false)
 				})
 			}
 		}
@@ -64,7 +64,9 @@ var mixed struct {
 	m      peers.Map[int, int]
 }
 
-func benchMixed(b *testing.B, p peers.Peer[int, int], n int, pattern string, reads int) {
+// benchMixed runs one cell of BenchmarkConcurrent, from goroutines locked
+// to their OS threads if locked.
+func benchMixed(b *testing.B, p peers.Peer[int, int], n int, pattern string, reads int, locked bool) {
 	procs := runtime.GOMAXPROCS(0)
 	if params := fmt.Sprint(n, pattern, reads, procs); mixed.params != params {
 		mixed.params, mixed.seqs = "", nil
@@ -85,6 +87,10 @@ func benchMixed(b *testing.B, p peers.Peer[int, int], n int, pattern string, rea
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		if locked {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+		}
 		seq := seqs[int(next.Add(1)-1)%len(seqs)]
 		i := 0
 		for pb.Next() {

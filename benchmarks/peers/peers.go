@@ -6,6 +6,7 @@
 package peers
 
 import (
+	"maps"
 	"sync"
 
 	"github.com/puzpuzpuz/xsync/v4"
@@ -20,6 +21,13 @@ type Map[K comparable, V any] interface {
 	Set(k K, v V)
 	Delete(k K)
 	Len() int
+}
+
+// Sweeper is a map that deletes, in one pass, the entries a predicate
+// approves, the way its users sweep it (an expiry sweep). Every peer safe
+// for concurrent use is one; shrinkmap.Concurrent by its own DeleteFunc.
+type Sweeper[K comparable, V any] interface {
+	DeleteFunc(del func(K, V) bool)
 }
 
 // Peer names one implementation and makes empty maps of it.
@@ -200,6 +208,16 @@ func (s *Sync[K, V]) Len() int {
 	return n
 }
 
+// DeleteFunc deletes the entries del approves, by Range and Delete.
+func (s *Sync[K, V]) DeleteFunc(del func(K, V) bool) {
+	s.m.Range(func(k, v any) bool {
+		if del(k.(K), v.(V)) {
+			s.m.Delete(k)
+		}
+		return true
+	})
+}
+
 // Xsync is an xsync.Map with its default configuration (it shrinks its
 // table when it falls below 1/128 full).
 type Xsync[K comparable, V any] struct{ m *xsync.Map[K, V] }
@@ -218,6 +236,11 @@ func (x Xsync[K, V]) Delete(k K) { x.m.Delete(k) }
 
 // Len returns the number of entries.
 func (x Xsync[K, V]) Len() int { return x.m.Size() }
+
+// DeleteFunc deletes the entries del approves, by xsync's DeleteMatching.
+func (x Xsync[K, V]) DeleteFunc(del func(K, V) bool) {
+	x.m.DeleteMatching(func(k K, v V) (bool, bool) { return del(k, v), false })
+}
 
 // RWMutex is a native map guarded by a sync.RWMutex: Get takes the read
 // lock, Set and Delete the write lock.
@@ -249,6 +272,13 @@ func (r *RWMutex[K, V]) Delete(k K) {
 	r.mu.Lock()
 	delete(r.m, k)
 	r.mu.Unlock()
+}
+
+// DeleteFunc deletes the entries del approves, under the write lock.
+func (r *RWMutex[K, V]) DeleteFunc(del func(K, V) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	maps.DeleteFunc(r.m, del)
 }
 
 // Len returns the number of entries.

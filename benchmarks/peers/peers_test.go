@@ -105,3 +105,28 @@ func heap() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
+
+// TestSweepersDeleteWhatTheyApprove sweeps every peer safe for concurrent
+// use down to the multiples of 7 of 5,000 keys.
+func TestSweepersDeleteWhatTheyApprove(t *testing.T) {
+	for _, p := range Concurrents[int, int]() {
+		m := p.New()
+		s, ok := m.(Sweeper[int, int])
+		require.True(t, ok, "%s is not a Sweeper", p.Name)
+		for k := range 5000 {
+			m.Set(k, -k)
+		}
+		visited := 0
+		s.DeleteFunc(func(k, v int) bool {
+			visited++
+			require.Equal(t, -k, v, "%s: DeleteFunc passed the value of another key", p.Name)
+			return k%7 != 0
+		})
+		assert.Equal(t, 5000, visited, "%s: entries DeleteFunc visited", p.Name)
+		assert.Equal(t, 715, m.Len(), "%s.Len() after the sweep", p.Name)
+		for k := range 5000 {
+			_, ok := m.Get(k)
+			assert.Equal(t, k%7 == 0, ok, "%s.Get(%d) after the sweep", p.Name, k)
+		}
+	}
+}

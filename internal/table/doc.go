@@ -25,26 +25,28 @@
 //
 // A map whose keys are integers and whose values fit in a word and hold no
 // pointers uses the word layout instead (the hasher decides once, by
-// reflection, when the first table is made): a head bucket (wbucket) is
-// two 64-byte lines, bit 55 of a key's hash picks its line, and a line
-// holds three pairs of a key's bits and its value's bits, a link to an
-// overflow line and a control word. The control word holds the three
-// slots' meta bytes, a sequence number above them, the forwarded bit, and
-// in a head's first line the lock of both lines and their chains (a lock
-// bit taken by compare-and-swap; a waiting writer spins, then yields, then
-// sleeps). A hit reads one line and no entry, and a write allocates
-// nothing but an overflow line. A value word is replaced by one atomic
-// store; a slot's key changes only when an empty slot is filled, a fill
-// stores the key and value words before it sets the meta byte, and the
-// removal that empties a slot moves the line's sequence number as it
-// clears the byte. A reader loads the control word, the key and value
-// words of a matching slot, then the control word again, and reads the
-// line again if the sequence number moved: so it never pairs one key with
-// another's value. Every access is atomic, so the
-// race detector has nothing to report and no read is torn. The layout
-// grows at 5/6 of its six slots a bucket (see wordLoad), where the entry
-// layout grows at 3/4 of five; resizes, iteration and the Verifier work
-// on both.
+// reflection, when the first table is made): a head bucket (wbucket) is two
+// 64-byte lines, bit 55 of a key's hash picks its line, and a line holds
+// three pairs of a key's bits and its value's bits, a link to an overflow
+// line and a control word. The control word holds the three slots' meta
+// bytes, a sequence number above them, the forwarded bit, and in a head
+// line the lock of the line and its chain (a lock bit taken by
+// compare-and-swap; a waiting writer spins, then yields, then sleeps): a
+// write takes from other processors' caches only the line it changes. A hit
+// reads one line and no entry, and a write allocates nothing but an
+// overflow line. A value word is replaced by one atomic store; a slot's key
+// changes only when an empty slot is filled, a fill stores the key and
+// value words before it sets the meta byte, and the removal that empties a
+// slot moves the line's sequence number as it clears the byte. A reader
+// loads the control word, the key and value words of a matching slot, then
+// the control word again, and reads the line again if the sequence number
+// moved: so it never pairs one key with another's value. Every access is
+// atomic, so the race detector has nothing to report and no read is torn.
+// An overflow line emptied while its head line is full stays for the next
+// fill; once the head line has a free slot, the chain's empty overflow
+// lines leave it. The layout grows at 5/6 of its six slots a bucket (see
+// wordLoad), where the entry layout grows at 3/4 of five; resizes,
+// iteration and the Verifier work on both.
 //
 // Keys are hashed by hash/maphash with a per-map seed, except integer
 // keys, whose bits two multiply-and-fold rounds mix with a seed of their
@@ -84,7 +86,10 @@
 // holding more than its load factor allows (3/4 of the head slots, 5/6 in
 // the word layout) and, if a compaction made it, more than an eighth over
 // the entries it was made for (so that a map compacted at a threshold and
-// churning around it does not grow and compact by turns); its owner starts the
+// churning around it does not grow and compact by turns). Once the counts
+// are spread over stripes, the write sums them only if its own stripe,
+// times the stripes, puts the map at 7/8 of the threshold or more: the sum
+// reads lines that other writers change. The table's owner starts the
 // other resizes: a compaction into a table of the size it asks for, and a
 // clear into an empty table. One writer starts a resize by setting the
 // table's resize record (a compare-and-swap from nil, which decides who
@@ -93,7 +98,8 @@
 // on in the old table as if no resize had started. A goroutine may wait
 // for a processor for as long as the writer keeps it (all of a drain, with
 // GOMAXPROCS=1), so after stallWrites writes, or as many as the resize
-// takes steps if more, the next write allocates the table itself, and the first of the two to store it wins. From then on every
+// takes steps if more, the next write allocates the table itself, and
+// the first of the two to store it wins. From then on every
 // write, once its own change is made, claims the next step of the old
 // table's buckets, locks each, copies its entries into the next table (or
 // drops them, for a clear) and sets the bucket's forwarded bit. Readers and

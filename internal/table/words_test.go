@@ -133,18 +133,28 @@ func TestWordSlotReuse(t *testing.T) {
 			}
 		}()
 	}
-	// The writer goes on until the readers have found keys often, which
-	// on a loaded machine may take more than rounds.
-	for i := 0; (i < rounds || hits[0].Load()+hits[1].Load() < 1000) && !stop.Load(); i++ {
+	// The writer goes on until the readers have found each key often,
+	// which on a loaded machine may take more than rounds, for at most
+	// ten seconds. It keeps a key present for a few lookups of its own, so
+	// that the readers' loop cannot fall into step with it and miss one
+	// key every time.
+	deadline := time.Now().Add(10 * time.Second)
+	found := func() bool { return hits[0].Load() >= 100 && hits[1].Load() >= 100 }
+	for i := 0; (i < rounds || !found()) && !stop.Load() && time.Now().Before(deadline); i++ {
 		k := ks[i%2]
 		m.Store(k, val(k))
+		for range i % 4 {
+			m.Get(k)
+		}
 		m.Delete(k)
 	}
 	stop.Store(true)
 	wg.Wait()
 	t.Logf("readers found key %d %d times and key %d %d times", a, hits[0].Load(), b, hits[1].Load())
-	if hits[0].Load()+hits[1].Load() == 0 {
-		t.Errorf("readers never found a key present")
+	for i, k := range ks {
+		if hits[i].Load() == 0 {
+			t.Errorf("readers never found key %d present", k)
+		}
 	}
 	if u := m.Usage(); u.Buckets != 1 || u.Len != 0 {
 		t.Errorf("Usage() = %+v; want one empty bucket", u)
