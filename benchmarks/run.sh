@@ -2,7 +2,8 @@
 # Regenerates benchmarks/results: the traffic-burst chart and table
 # (burst.png, burst.svg, burst.md) and one benchstat table per benchmark
 # group (ops.md, churn.md, spike.md, drain-latency.md, retained.md,
-# many-maps.md, memory-limit.md, concurrent.md, bytes-per-entry.md), with the raw benchmark
+# many-maps.md, memory-limit.md, concurrent.md, concurrent-latency.md,
+# concurrent-caches.md, concurrent-locked.md, bytes-per-entry.md), with the raw benchmark
 # output in results/raw/.
 #
 #   bash benchmarks/run.sh            # everything, 6 rounds (about an hour on 2 busy cores)
@@ -11,7 +12,8 @@
 #   RENDER_ONLY=1 bash benchmarks/run.sh ops  # rewrite results/ops.md from results/raw/ops.txt
 #
 # Parts: burst ops churn spike drain-latency retained many-maps memory-limit
-# concurrent concurrent-latency bytes-per-entry.
+# concurrent concurrent-latency concurrent-caches concurrent-locked
+# bytes-per-entry.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -81,7 +83,7 @@ bench() {
 
 parts=("$@")
 if [ ${#parts[@]} -eq 0 ]; then
-	parts=(burst ops churn spike drain-latency retained many-maps memory-limit concurrent concurrent-latency bytes-per-entry)
+	parts=(burst ops churn spike drain-latency retained many-maps memory-limit concurrent concurrent-latency concurrent-caches concurrent-locked bytes-per-entry)
 fi
 for part in "${parts[@]}"; do
 	case $part in
@@ -104,10 +106,14 @@ for part in "${parts[@]}"; do
 		-bench '^BenchmarkConcurrent$' -benchtime 200ms -cpu 1,2,4 ;;
 	concurrent-latency) bench concurrent-latency "longest operation while one goroutine inserts 4M int keys (grow) and deletes them (drain)" xsync.Map \
 		-bench '^BenchmarkConcurrentLatency$' -benchtime 1x ;;
+	concurrent-caches) bench concurrent-caches "concurrent maps in caches: set+delete on tiny maps, 20,000 one-entry maps, an expiry sweep of 300k to 1% after a refill" native \
+		-bench '^BenchmarkConcurrent(Tiny|Sweep)$' -benchtime 200ms ;;
+	concurrent-locked) bench concurrent-locked "concurrent mixes from goroutines locked to their OS threads: 64k int keys, spread/hot, 90/50% reads" sync.Map \
+		-bench '^BenchmarkConcurrentLocked$' -benchtime 200ms -cpu 2,4 ;;
 	bytes-per-entry) bench bytes-per-entry "heap bytes per entry of a map filled with 1k, 64k and 1M int keys and values (after GC)" native \
 		-bench '^BenchmarkBytesPerEntry$' -benchtime 1x ;;
 	*)
-		echo "run.sh: unknown part $part; want one of burst ops churn spike drain-latency retained many-maps memory-limit concurrent concurrent-latency bytes-per-entry" >&2
+		echo "run.sh: unknown part $part; want one of burst ops churn spike drain-latency retained many-maps memory-limit concurrent concurrent-latency concurrent-caches concurrent-locked bytes-per-entry" >&2
 		exit 2
 		;;
 	esac

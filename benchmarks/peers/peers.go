@@ -24,8 +24,9 @@ type Map[K comparable, V any] interface {
 }
 
 // Sweeper is a map that deletes, in one pass, the entries a predicate
-// approves, the way its users sweep it (an expiry sweep). Every peer safe
-// for concurrent use is one; shrinkmap.Concurrent by its own DeleteFunc.
+// approves, the way its users sweep it (an expiry sweep). The native map
+// and every peer safe for concurrent use are one; shrinkmap.Concurrent by
+// its own DeleteFunc.
 type Sweeper[K comparable, V any] interface {
 	DeleteFunc(del func(K, V) bool)
 }
@@ -114,6 +115,9 @@ func (m NativeMap[K, V]) Delete(k K) { delete(m, k) }
 
 // Len returns len(m).
 func (m NativeMap[K, V]) Len() int { return len(m) }
+
+// DeleteFunc deletes the entries del approves, by maps.DeleteFunc.
+func (m NativeMap[K, V]) DeleteFunc(del func(K, V) bool) { maps.DeleteFunc(m, del) }
 
 // MinCopyEvery is the fewest deletes between two copies of a Copying map.
 const MinCopyEvery = 1024
