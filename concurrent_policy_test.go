@@ -55,3 +55,27 @@ func TestConcurrentRefillingMapKeepsItsTable(t *testing.T) {
 	require.LessOrEqual(t, s.Shrinks, afterFirst+1, "Stats() = %+v; want no compaction per burst after the first", s)
 	require.Positive(t, s.Refills, "Stats().Refills after refills")
 }
+
+// TestConcurrentTinyMapAsksNoPolicy sets and deletes one key many times on
+// a map whose table is one bucket, which has no smaller table: its deletes
+// make no policy check (the check's history counts none of them), while a
+// map of more buckets still checks as it drains.
+func TestConcurrentTinyMapAsksNoPolicy(t *testing.T) {
+	tiny := NewConcurrent[int, int]()
+	tiny.Set(-1, 0)
+	for i := range 1000 {
+		tiny.Set(i, i)
+		tiny.Delete(i)
+	}
+	require.Equal(t, 1, tiny.table.Usage().Buckets, "tiny map's table")
+	require.Zerof(t, tiny.pol.hist.deletes, "deletes a one-bucket map's checks counted; want no check")
+
+	large := NewConcurrent[int, int]()
+	for k := range 1000 {
+		large.Set(k, k)
+	}
+	for k := range 1000 {
+		large.Delete(k)
+	}
+	require.Positivef(t, large.pol.hist.deletes+int(large.Stats().Shrinks), "a drained map of 1,000 made no policy check")
+}

@@ -108,7 +108,9 @@ func (m *Map[K, V]) nearGrowth(t *table[K, V], c *counter, n int64) bool {
 // deleted counts an entry removed with hash h. It returns the deletes its
 // counter has counted since it last reported a check due if it has now
 // counted its share (see CheckEvery), and 0 otherwise; a check that comes
-// due during a resize is left for the resize's publication to report.
+// due during a resize is left for the resize's publication to report, and
+// one in a table of one head bucket, which has no smaller table to
+// compact into, is not reported (a tiny map's deletes ask no policy).
 func (m *Map[K, V]) deleted(h uint64) int {
 	c, _ := m.add(h, -1)
 	d := c.deletes.Add(1)
@@ -120,8 +122,12 @@ func (m *Map[K, V]) deleted(h uint64) int {
 		return 0
 	}
 	c.deletes.Store(0)
-	if t := m.cur.Load(); t.resize.Load() != nil {
+	t := m.cur.Load()
+	if t.resize.Load() != nil {
 		m.skipped.Add(d)
+		return 0
+	}
+	if t.mask == 0 {
 		return 0
 	}
 	return int(d)

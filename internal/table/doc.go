@@ -42,11 +42,10 @@
 // the control word again, and reads the line again if the sequence number
 // moved: so it never pairs one key with another's value. Every access is
 // atomic, so the race detector has nothing to report and no read is torn.
-// An overflow line emptied while its head line is full stays for the next
-// fill; once the head line has a free slot, the chain's empty overflow
-// lines leave it. The layout grows at 5/6 of its six slots a bucket (see
-// wordLoad), where the entry layout grows at 3/4 of five; resizes,
-// iteration and the Verifier work on both.
+// An overflow line that a removal empties leaves its chain. The layout
+// grows at 5/6 of its six slots a bucket (see wordLoad), where the entry
+// layout grows at 3/4 of five; resizes, iteration and the Verifier work on
+// both.
 //
 // Keys are hashed by hash/maphash with a per-map seed, except integer
 // keys, whose bits two multiply-and-fold rounds mix with a seed of their

@@ -201,78 +201,100 @@ func (l *wline) find(kw, w uint64) (*wline, int) {
 // head's lock the caller holds, and sets the meta byte after the words, so
 // that a reader that sees the byte reads the pair whole. A reader that saw
 // the byte of the slot's previous pair retries: the remove that emptied
-// the slot moved the line's sequence number.
-func (l *wline) fill(i int, kw, vw, w uint64) {
+// the slot moved the line's sequence number. The store that sets the byte
+// clears the bits of clear too: locked, to release a head line's lock.
+func (l *wline) fill(i int, kw, vw, w, clear uint64) {
 	l.kv[i].k.Store(kw)
 	l.kv[i].v.Store(vw)
-	l.ctrl.Store(l.ctrl.Load() | w<<(8*i))
+	l.ctrl.Store((l.ctrl.Load() | w<<(8*i)) &^ clear)
 }
 
 // fillFree stores kw and vw, with meta byte w, in one of the empty slots
 // of l whose bytes' top bits free has set: the one that last held kw, if
-// any, where the key word needs no store, and otherwise the first.
-func (l *wline) fillFree(free, kw, vw, w uint64) {
+// any, where the key word needs no store, and otherwise the first. It
+// clears the bits of clear as fill does.
+func (l *wline) fillFree(free, kw, vw, w, clear uint64) {
 	for m := free; m != 0; m &= m - 1 {
 		if i := slotOf(m); l.kv[i].k.Load() == kw {
 			l.kv[i].v.Store(vw)
-			l.ctrl.Store(l.ctrl.Load() | w<<(8*i))
+			l.ctrl.Store((l.ctrl.Load() | w<<(8*i)) &^ clear)
 			return
 		}
 	}
-	l.fill(slotOf(free), kw, vw, w)
+	l.fill(slotOf(free), kw, vw, w, clear)
 }
 
 // remove empties slot i of l, whose head's lock the caller holds, and
-// moves the line's sequence number in the same store: a reader that
-// matched the cleared byte and then reads a value that a later fill of the
-// slot stored sees the number moved and reads the line again. Only a fill
-// changes a slot's key.
-func (l *wline) remove(i int) {
+// moves the line's sequence number in the same store, which clears the
+// bits of clear too (as fill's does): a reader that matched the cleared
+// byte and then reads a value that a later fill of the slot stored sees
+// the number moved and reads the line again. Only a fill changes a slot's
+// key.
+func (l *wline) remove(i int, clear uint64) {
 	c := l.ctrl.Load() &^ (uint64(0xff) << (8 * i))
-	l.ctrl.Store(c&^seqBits | (c+seqOne)&seqBits)
+	l.ctrl.Store((c&^seqBits | (c+seqOne)&seqBits) &^ clear)
 }
 
 // removeWords empties slot i of line l, of the chain that starts at line
-// head, whose head's lock the caller holds. Once head has an empty slot it
-// unlinks the chain's empty overflow lines, which a fill would not reach
-// before head filled again; an overflow line emptied while head is full
-// stays for the next fill, so that a churn around three pairs does not
-// allocate and unlink a line by turns. A reader on an unlinked line goes
-// on to its next line.
-func (t *table[K, V]) removeWords(head, l *wline, i int) {
-	l.remove(i)
-	if head.next.Load() == nil || head.ctrl.Load()&wordHighs == wordHighs {
+// head, whose head's lock the caller holds, and unlinks l from the chain
+// if that left it an empty overflow line, so that a drained chain gives
+// its lines back and lookups walk no empty line. A reader on l goes on to
+// its next line. If unlock, it releases head's lock, in the store that
+// empties the slot when l is head.
+func (t *table[K, V]) removeWords(head, l *wline, i int, unlock bool) {
+	if l == head {
+		l.remove(i, lockBit(unlock))
 		return
 	}
-	for prev := head; ; {
-		nl := prev.next.Load()
-		if nl == nil {
-			return
+	l.remove(i, 0)
+	if l.ctrl.Load()&wordMeta == 0 {
+		prev := head
+		for prev.next.Load() != l {
+			prev = prev.next.Load()
 		}
-		if nl.ctrl.Load()&wordMeta != 0 {
-			prev = nl
-			continue
-		}
-		prev.next.Store(nl.next.Load())
+		prev.next.Store(l.next.Load())
 		t.overflow.Add(-1)
+	}
+	if unlock {
+		head.unlock()
 	}
 }
 
+// lockBit returns locked if unlock, else 0: the bit that a store which
+// releases a head line's lock clears.
+func lockBit(unlock bool) uint64 {
+	if unlock {
+		return locked
+	}
+	return 0
+}
+
 // addWords appends the pair kw, vw, with meta byte w, to the chain that
-// starts at line l, whose head's lock the caller holds, and reports
-// whether it added an overflow line.
-func (t *table[K, V]) addWords(l *wline, kw, vw, w uint64) bool {
-	for {
+// starts at head line head, whose lock the caller holds, and reports
+// whether it added an overflow line. If unlock, it releases head's lock,
+// in the store that publishes the pair when the pair goes into head.
+func (t *table[K, V]) addWords(head *wline, kw, vw, w uint64, unlock bool) bool {
+	for l := head; ; {
 		if m := ^l.ctrl.Load() & wordHighs; m != 0 {
-			l.fillFree(m, kw, vw, w)
+			if l == head {
+				l.fillFree(m, kw, vw, w, lockBit(unlock))
+				return false
+			}
+			l.fillFree(m, kw, vw, w, 0)
+			if unlock {
+				head.unlock()
+			}
 			return false
 		}
 		nl := l.next.Load()
 		if nl == nil {
 			nl = new(wline)
-			nl.fill(0, kw, vw, w)
+			nl.fill(0, kw, vw, w, 0)
 			l.next.Store(nl)
 			t.overflow.Add(1)
+			if unlock {
+				head.unlock()
+			}
 			return true
 		}
 		l = nl

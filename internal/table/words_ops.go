@@ -12,10 +12,10 @@ func (m *Map[K, V]) storeWords(t *table[K, V], k K, v V) (old V, loaded bool, n 
 	grew := false
 	if l, i := head.find(kw, h2(h)); l != nil {
 		old, loaded = fromWord[V](l.kv[i].v.Swap(toWord(v))), true
+		head.unlock()
 	} else {
-		grew = t.addWords(head, kw, toWord(v), h2(h))
+		grew = t.addWords(head, kw, toWord(v), h2(h), true)
 	}
-	head.unlock()
 	if !loaded {
 		m.inserted(t, h, grew)
 	}
@@ -35,8 +35,7 @@ func (m *Map[K, V]) loadOrStoreWords(t *table[K, V], k K, v V) (actual V, loaded
 		head.unlock()
 		return actual, true, n
 	}
-	grew := t.addWords(head, kw, toWord(v), h2(h))
-	head.unlock()
+	grew := t.addWords(head, kw, toWord(v), h2(h), true)
 	m.inserted(t, h, grew)
 	return v, false, Note{Done: m.step1()}
 }
@@ -51,9 +50,10 @@ func (m *Map[K, V]) deleteWords(t *table[K, V], k K) (old V, loaded bool, n Note
 	t, head := lockWords(t, h)
 	if l, i := head.find(kw, h2(h)); l != nil {
 		old, loaded = fromWord[V](l.kv[i].v.Load()), true
-		t.removeWords(head, l, i)
+		t.removeWords(head, l, i, true)
+	} else {
+		head.unlock()
 	}
-	head.unlock()
 	if loaded {
 		n.Deletes = m.deleted(h)
 	}
@@ -85,9 +85,9 @@ func computeWordsLocked[K comparable, V any](t *table[K, V], head *wline, kw, h 
 		l.kv[i].v.Store(toWord(v))
 		return v, true, 0, false
 	case op == Update:
-		return v, true, 1, t.addWords(head, kw, toWord(v), h2(h))
+		return v, true, 1, t.addWords(head, kw, toWord(v), h2(h), false)
 	case op == Remove && l != nil:
-		t.removeWords(head, l, i)
+		t.removeWords(head, l, i, false)
 		var zero V
 		return zero, false, -1, false
 	case op == Remove:
@@ -117,10 +117,7 @@ func (m *Map[K, V]) moveWords(t, nt *table[K, V], i int, drop, lock bool) {
 				if lock {
 					d.lock()
 				}
-				nt.addWords(d, kw, s.v.Load(), h2(h))
-				if lock {
-					d.unlock()
-				}
+				nt.addWords(d, kw, s.v.Load(), h2(h), lock)
 			}
 		}
 	}

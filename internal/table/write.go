@@ -6,8 +6,9 @@ package table
 type Note struct {
 	// Deletes is, when a check is due, the deletes counted on the write's
 	// counter since it last reported one (see CheckEvery); 0 if none is
-	// due. No check is reported due while a resize is in progress: the
-	// resize's Done reports those that came due (Done.Skipped).
+	// due. No check is reported due while a resize is in progress (the
+	// resize's Done reports those that came due, Done.Skipped), nor in a
+	// table of one head bucket.
 	Deletes int
 	// Done is the resize that the write's step published, or nil.
 	Done *Done
