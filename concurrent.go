@@ -16,9 +16,10 @@ import (
 // operation runs in amortized O(1) time. Integer keys with values of at
 // most a word that hold no pointers (int to int, int64 to float64, uint32
 // to a small struct of numbers) are kept in the buckets themselves, so a
-// lookup reads one cache line and a write allocates nothing; for other
-// types each value stored takes an allocation of one entry. Its [Policy] decides when it compacts; a resize moves a
-// bounded step of buckets in each write that follows it (see
+// lookup reads one cache line, a write locks and changes only that line
+// and allocates nothing; for other types each value stored takes an
+// allocation of one entry. Its [Policy] decides when it compacts; a resize
+// moves a bounded step of buckets in each write that follows it (see
 // [WithIncremental], whose step counts buckets here) rather than pausing
 // one write for the whole copy. Unlike [sync.Map] it is typed and gives a
 // drained table back whole; a map owned by one goroutine is faster as a
