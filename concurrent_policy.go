@@ -95,8 +95,9 @@ func (c *Concurrent[K, V]) checkAndStep(deletes int) {
 	}
 }
 
-// sweepEnded runs when a DeleteFunc that deleted deletes entries ends: a
-// policy check with Stats.SweepEnded set. The compaction it starts, or one
+// sweepEnded runs when an expiry sweep ends (a DeleteFunc that deleted, or
+// a loop over All during which Len fell) after deletes deletes: a policy
+// check with Stats.SweepEnded set. The compaction it starts, or one
 // in progress, is finished at once if it has no more entries to copy than
 // the sweep deleted (the copy then costs no more than the sweep did), and
 // otherwise moves its first step, as a write's check does.

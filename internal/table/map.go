@@ -142,8 +142,8 @@ func (m *Map[K, V]) table() *table[K, V] {
 // Get returns the value stored for k and whether it was present. It takes
 // no lock and writes no shared memory.
 func (m *Map[K, V]) Get(k K) (v V, ok bool) {
-	// This is hash, load and lookup by hand: the compiler inlines none of
-	// them, and the calls cost a tenth of a Get.
+	// This is hash, load and lookup by hand: as methods they would not
+	// inline here, and the calls cost a tenth of a Get.
 	t := m.cur.Load()
 	if t == nil {
 		return v, false
