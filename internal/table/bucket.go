@@ -125,6 +125,23 @@ func (b *bucket[K, V]) remove(i int) {
 	b.meta.Store(b.meta.Load() &^ (uint64(0xff) << (8 * i)))
 }
 
+// removeEntry empties slot i of bucket at, of the chain headed by head,
+// whose lock the caller holds, and unlinks at from the chain if that left
+// it an empty overflow bucket, as removeWords does for the word layout. A
+// reader on at goes on to its next bucket.
+func (t *table[K, V]) removeEntry(head, at *bucket[K, V], i int) {
+	at.remove(i)
+	if at == head || at.meta.Load()&metaHighs != 0 {
+		return
+	}
+	prev := head
+	for prev.next.Load() != at {
+		prev = prev.next.Load()
+	}
+	prev.next.Store(at.next.Load())
+	t.overflow.Add(-1)
+}
+
 // ptrHash returns the hash of an entry whose key is not equal to itself (a
 // NaN): the runtime hashes such keys at random, so the entry is placed, and
 // later moved, by its own address, which the garbage collector never

@@ -21,7 +21,8 @@
 //
 // Slots point to entries, and an entry is never modified once stored: a
 // write allocates a new entry and stores its pointer, so that a reader
-// loads an entry whole or not at all, for any V.
+// loads an entry whole or not at all, for any V. An overflow bucket that a
+// removal empties leaves its chain.
 //
 // A map whose keys are integers and whose values fit in a word and hold no
 // pointers uses the word layout instead (the hasher decides once, by

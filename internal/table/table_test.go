@@ -248,3 +248,52 @@ func TestGrowthWithSpreadCounters(t *testing.T) {
 		}
 	}
 }
+
+// TestEntryEmptiedOverflowBucketLeaves puts six keys in one bucket's chain
+// of an entry-layout table: the sixth takes an overflow bucket, which
+// leaves the chain as soon as its key is deleted, and a seventh key takes
+// a new one.
+func TestEntryEmptiedOverflowBucketLeaves(t *testing.T) {
+	m := new(Map[int, int])
+	m.Init(Config{Stripes: 1, Capacity: 200, Entries: true})
+	tab := m.cur.Load()
+	var ks []int
+	for k := 1; len(ks) < 7; k++ {
+		if tab.hash(k)&tab.mask == 0 {
+			ks = append(ks, k)
+		}
+	}
+	for _, k := range ks[:6] {
+		m.Store(k, k)
+	}
+	if got := m.Usage().Overflow; got != 1 {
+		t.Fatalf("overflow buckets = %d after six keys in one bucket; want 1", got)
+	}
+	steps := []struct {
+		op   string
+		k    int
+		want int
+	}{
+		{"delete", ks[5], 0},
+		{"store", ks[6], 1},
+		{"delete", ks[0], 1}, // a head slot: the overflow bucket keeps its key
+		{"delete", ks[6], 0},
+	}
+	var v Verifier[int, int]
+	for _, s := range steps {
+		if s.op == "delete" {
+			m.Delete(s.k)
+		} else {
+			m.Store(s.k, s.k)
+		}
+		if got := m.Usage().Overflow; got != s.want {
+			t.Fatalf("overflow buckets = %d after %s(%d); want %d", got, s.op, s.k, s.want)
+		}
+		if err := v.Verify(m, true); err != nil {
+			t.Fatalf("after %s(%d): %v", s.op, s.k, err)
+		}
+	}
+	if got := m.Len(); got != 4 {
+		t.Errorf("Len() = %d; want 4", got)
+	}
+}

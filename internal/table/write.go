@@ -86,10 +86,10 @@ func (m *Map[K, V]) Delete(k K) (old V, loaded bool, n Note) {
 	if load(t, k, h) == nil {
 		return old, false, Note{Done: m.step1()}
 	}
-	_, head := lockBucket(t, h)
+	t, head := lockBucket(t, h)
 	e, at, i := head.lookup(head.meta.Load(), k, h)
 	if e != nil {
-		at.remove(i)
+		t.removeEntry(head, at, i)
 	}
 	head.mu.Unlock()
 	if e != nil {
@@ -160,7 +160,7 @@ func computeLocked[K comparable, V any](t *table[K, V], head *bucket[K, V], k K,
 		return v, true, delta, grew
 	case Remove:
 		if e != nil {
-			at.remove(i)
+			t.removeEntry(head, at, i)
 			delta = -1
 		}
 		var zero V
