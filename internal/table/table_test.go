@@ -269,16 +269,29 @@ func TestEntryEmptiedOverflowBucketLeaves(t *testing.T) {
 	if got := m.Usage().Overflow; got != 1 {
 		t.Fatalf("overflow buckets = %d after six keys in one bucket; want 1", got)
 	}
-	steps := []struct {
-		op   string
-		k    int
-		want int
-	}{
+	runOverflowSteps(t, m, []overflowStep{
 		{"delete", ks[5], 0},
 		{"store", ks[6], 1},
 		{"delete", ks[0], 1}, // a head slot: the overflow bucket keeps its key
 		{"delete", ks[6], 0},
+	})
+	if got := m.Len(); got != 4 {
+		t.Errorf("Len() = %d; want 4", got)
 	}
+}
+
+// overflowStep is one operation of an overflow-chain test, Store or Delete
+// of k, and the overflow buckets (or lines) the map must have after it.
+type overflowStep struct {
+	op   string
+	k    int
+	want int
+}
+
+// runOverflowSteps runs steps on m and checks, after each, its overflow
+// count and its invariants.
+func runOverflowSteps(t *testing.T, m *Map[int, int], steps []overflowStep) {
+	t.Helper()
 	var v Verifier[int, int]
 	for _, s := range steps {
 		if s.op == "delete" {
@@ -287,13 +300,10 @@ func TestEntryEmptiedOverflowBucketLeaves(t *testing.T) {
 			m.Store(s.k, s.k)
 		}
 		if got := m.Usage().Overflow; got != s.want {
-			t.Fatalf("overflow buckets = %d after %s(%d); want %d", got, s.op, s.k, s.want)
+			t.Fatalf("overflow count = %d after %s(%d); want %d", got, s.op, s.k, s.want)
 		}
 		if err := v.Verify(m, true); err != nil {
 			t.Fatalf("after %s(%d): %v", s.op, s.k, err)
 		}
-	}
-	if got := m.Len(); got != 4 {
-		t.Errorf("Len() = %d; want 4", got)
 	}
 }

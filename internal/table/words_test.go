@@ -324,30 +324,12 @@ func TestWordEmptiedOverflowLineLeaves(t *testing.T) {
 	for _, k := range ks[:4] {
 		m.Store(k, k)
 	}
-	steps := []struct {
-		op   string
-		k    int
-		want int
-	}{
+	runOverflowSteps(t, m, []overflowStep{
 		{"delete", ks[3], 0},
 		{"store", ks[4], 1},
 		{"delete", ks[0], 1}, // a head slot: the overflow line keeps its key
 		{"delete", ks[4], 0},
-	}
-	var v Verifier[int, int]
-	for _, s := range steps {
-		if s.op == "delete" {
-			m.Delete(s.k)
-		} else {
-			m.Store(s.k, s.k)
-		}
-		if got := m.Usage().Overflow; got != s.want {
-			t.Fatalf("overflow lines = %d after %s(%d); want %d", got, s.op, s.k, s.want)
-		}
-		if err := v.Verify(m, true); err != nil {
-			t.Fatalf("after %s(%d): %v", s.op, s.k, err)
-		}
-	}
+	})
 	if got := m.Len(); got != 2 {
 		t.Errorf("Len() = %d; want 2", got)
 	}
