@@ -97,11 +97,11 @@ func (m *Map[K, V]) added(h uint64) (*counter, int64) {
 // which must reach 7/8 of the threshold. A table whose threshold is under
 // 64 keys a stripe is always near.
 func (m *Map[K, V]) nearGrowth(t *table[K, V], c *counter, n int64) bool {
+	at := int64(t.loadFactor().growAt(t.size()))
 	if c == &m.base {
-		return n > int64(t.loadFactor().growAt(t.size()))
+		return n > at
 	}
 	stripes := int64(len(*m.cells.Load()))
-	at := int64(t.loadFactor().growAt(t.size()))
 	return at < 64*stripes || m.base.n.Load()+n*stripes >= at-at/8
 }
 

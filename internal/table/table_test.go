@@ -250,33 +250,40 @@ func TestGrowthWithSpreadCounters(t *testing.T) {
 }
 
 // TestEntryEmptiedOverflowBucketLeaves puts six keys in one bucket's chain
-// of an entry-layout table: the sixth takes an overflow bucket, which
-// leaves the chain as soon as its key is deleted, and a seventh key takes
-// a new one.
+// of an entry-layout table (see checkEmptiedOverflowLeaves).
 func TestEntryEmptiedOverflowBucketLeaves(t *testing.T) {
 	m := new(Map[int, int])
 	m.Init(Config{Stripes: 1, Capacity: 200, Entries: true})
 	tab := m.cur.Load()
 	var ks []int
-	for k := 1; len(ks) < 7; k++ {
+	for k := 1; len(ks) < bucketSlots+2; k++ {
 		if tab.hash(k)&tab.mask == 0 {
 			ks = append(ks, k)
 		}
 	}
-	for _, k := range ks[:6] {
+	checkEmptiedOverflowLeaves(t, m, ks, bucketSlots)
+}
+
+// checkEmptiedOverflowLeaves fills the head of one chain of m, whose keys
+// ks are (head slots + 2), with slots+1 keys, so that the last takes an
+// overflow bucket or line, which must leave the chain as soon as its key
+// is deleted, with a new one taken by the next key.
+func checkEmptiedOverflowLeaves(t *testing.T, m *Map[int, int], ks []int, slots int) {
+	t.Helper()
+	for _, k := range ks[:slots+1] {
 		m.Store(k, k)
 	}
 	if got := m.Usage().Overflow; got != 1 {
-		t.Fatalf("overflow buckets = %d after six keys in one bucket; want 1", got)
+		t.Fatalf("overflow count = %d after %d keys in one chain; want 1", got, slots+1)
 	}
 	runOverflowSteps(t, m, []overflowStep{
-		{"delete", ks[5], 0},
-		{"store", ks[6], 1},
-		{"delete", ks[0], 1}, // a head slot: the overflow bucket keeps its key
-		{"delete", ks[6], 0},
+		{"delete", ks[slots], 0},
+		{"store", ks[slots+1], 1},
+		{"delete", ks[0], 1}, // a head slot: the overflow keeps its key
+		{"delete", ks[slots+1], 0},
 	})
-	if got := m.Len(); got != 4 {
-		t.Errorf("Len() = %d; want 4", got)
+	if got := m.Len(); got != slots-1 {
+		t.Errorf("Len() = %d; want %d", got, slots-1)
 	}
 }
 

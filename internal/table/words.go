@@ -173,7 +173,7 @@ func (b *wbucket) unlock() {
 // bucket has moved, in the table it moved to.
 func lockWords[K comparable, V any](t *table[K, V], h uint64) (*table[K, V], *wline) {
 	for {
-		l := &t.words[h&t.mask].lines[lineOf(h)]
+		l := t.headLine(h)
 		l.lock()
 		if l.ctrl.Load()&forwarded == 0 {
 			return t, l
@@ -273,30 +273,27 @@ func lockBit(unlock bool) uint64 {
 // starts at head line head, whose lock the caller holds, and reports
 // whether it added an overflow line. If unlock, it releases head's lock,
 // in the store that publishes the pair when the pair goes into head.
-func (t *table[K, V]) addWords(head *wline, kw, vw, w uint64, unlock bool) bool {
-	for l := head; ; {
+func (t *table[K, V]) addWords(head *wline, kw, vw, w uint64, unlock bool) (grew bool) {
+	for l := head; ; l = l.next.Load() {
 		if m := ^l.ctrl.Load() & wordHighs; m != 0 {
 			if l == head {
 				l.fillFree(m, kw, vw, w, lockBit(unlock))
 				return false
 			}
 			l.fillFree(m, kw, vw, w, 0)
-			if unlock {
-				head.unlock()
-			}
-			return false
+			break
 		}
-		nl := l.next.Load()
-		if nl == nil {
-			nl = new(wline)
+		if l.next.Load() == nil {
+			nl := new(wline)
 			nl.fill(0, kw, vw, w, 0)
 			l.next.Store(nl)
 			t.overflow.Add(1)
-			if unlock {
-				head.unlock()
-			}
-			return true
+			grew = true
+			break
 		}
-		l = nl
 	}
+	if unlock {
+		head.unlock()
+	}
+	return grew
 }

@@ -113,7 +113,7 @@ func (m *Map[K, V]) moveWords(t, nt *table[K, V], i int, drop, lock bool) {
 					m.add(h, -1)
 					continue
 				}
-				d := &nt.words[h&nt.mask].lines[lineOf(h)]
+				d := nt.headLine(h)
 				if lock {
 					d.lock()
 				}
