@@ -43,7 +43,12 @@
 // the control word again, and reads the line again if the sequence number
 // moved: so it never pairs one key with another's value. Every access is
 // atomic, so the race detector has nothing to report and no read is torn.
-// An overflow line that a removal empties leaves its chain. The layout
+// A head line's control word also has a byte of chain bits, one set for
+// each pair in its overflow lines (three bits of the pair's meta byte pick
+// it), set before the pair can be found there and recomputed, under the
+// lock, after a removal from the chain: a lookup of an absent key walks
+// the chain only if its bit is set. An overflow line that a removal
+// empties leaves its chain. The layout
 // grows at 5/6 of its six slots a bucket (see wordLoad), where the entry
 // layout grows at 3/4 of five; resizes, iteration and the Verifier work on
 // both.
@@ -152,6 +157,9 @@
 //     forwarded) twice.
 //   - A forwarded bucket never changes again: its meta word, slots and
 //     chain stay as they were when the bit was set.
+//   - In the word layout, a head line's chain bits are those of the pairs
+//     in its overflow lines when no operation runs, and an overflow line
+//     has all eight set.
 //   - A table has a next table only once its resize has started, and a
 //     next table has none of its own until it is published.
 //   - When no operation runs: the counters' counts sum to the live

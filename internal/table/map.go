@@ -176,6 +176,9 @@ func (m *Map[K, V]) Get(k K) (v V, ok bool) {
 				break
 			}
 			if !torn {
+				if c&chainBit(w) == 0 {
+					return v, false
+				}
 				if l = l.next.Load(); l == nil {
 					return v, false
 				}

@@ -39,6 +39,9 @@ func (w *walker[K, V]) walkWords(tab *table[K, V], which int) error {
 					return err
 				}
 			}
+			if err := w.checkChainBits(tab, j, side, &b.lines[side]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -77,12 +80,15 @@ func (w *walker[K, V]) checkFrozenWords(tab *table[K, V], b *wbucket, j int) err
 // uniqueness when quiet and not forwarded (fwd).
 func (w *walker[K, V]) checkLine(tab *table[K, V], j, side uint64, l *wline, isHead, fwd bool) error {
 	c := l.ctrl.Load()
-	allowed := wordMeta | seqBits
+	allowed := wordMeta | chainBits | seqBits
 	if isHead {
 		allowed |= forwarded | locked
 	}
 	if c&^allowed != 0 {
 		return fmt.Errorf("line %d of bucket %d of the table of generation %d: control word %#x has stray bits", side, j, tab.gen, c)
+	}
+	if !isHead && c&chainBits != chainBits {
+		return fmt.Errorf("overflow line of line %d of bucket %d of the table of generation %d: control word %#x lacks chain bits", side, j, tab.gen, c)
 	}
 	for i := range wordSlots {
 		byt := c >> (8 * i) & 0xff
@@ -108,6 +114,19 @@ func (w *walker[K, V]) checkLine(tab *table[K, V], j, side uint64, l *wline, isH
 		}
 		w.v.words = append(w.v.words, kw)
 		w.v.live++
+	}
+	return nil
+}
+
+// checkChainBits checks, when quiet, that head line head, of side side of
+// tab's head bucket j, has the chain bits of the pairs in its overflow
+// lines set, and no others.
+func (w *walker[K, V]) checkChainBits(tab *table[K, V], j, side int, head *wline) error {
+	if !w.quiet {
+		return nil
+	}
+	if got, want := head.ctrl.Load()&chainBits, head.chainBits(); got != want {
+		return fmt.Errorf("line %d of bucket %d of the table of generation %d: chain bits %#x; its overflow lines hold pairs of %#x", side, j, tab.gen, got, want)
 	}
 	return nil
 }

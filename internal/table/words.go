@@ -16,15 +16,19 @@ import (
 const wordSlots = 3
 
 // Bits of a line's control word. The low three bytes are the slots' meta
-// bytes, as in a bucket's meta word; above them a sequence number counts
-// the removals from the line's slots; a head line holds the lock of
-// itself and its chain; and forwarded marks both lines of a moved head.
+// bytes, as in a bucket's meta word; the next byte, in a head line, has
+// the bit chainBit selects set for each pair in the head's overflow lines,
+// so that a lookup of an absent key seldom walks the chain (an overflow
+// line has all eight set); above it a sequence number counts the removals
+// from the line's slots; a head line holds the lock of itself and its
+// chain; and forwarded marks both lines of a moved head.
 const (
 	wordOnes  = 0x01_0101
 	wordHighs = 0x80_8080
 	wordMeta  = 0xff_ffff
-	seqOne    = uint64(1) << 24
-	seqBits   = (uint64(1)<<62 - 1) &^ wordMeta
+	chainBits = uint64(0xff) << 24
+	seqOne    = uint64(1) << 32
+	seqBits   = (uint64(1)<<62 - 1) &^ (wordMeta | chainBits)
 	locked    = uint64(1) << 62
 )
 
@@ -68,6 +72,10 @@ func slotAt[W word](l *wline, m W) *wslot {
 
 // lineOf returns the index of the line of a key with hash h.
 func lineOf[W word](h W) W { return h >> 55 & 1 }
+
+// chainBit returns the bit of a head line's control word that is set
+// while its overflow lines hold a pair with meta byte w.
+func chainBit[W word](w W) W { return 1 << (24 + w&7) }
 
 // wordMatches returns the top bit of each slot's byte of control word c
 // that equals h2, as matches does for a bucket's meta word.
@@ -240,7 +248,8 @@ func (l *wline) remove(i int, clear uint64) {
 // if that left it an empty overflow line, so that a drained chain gives
 // its lines back and lookups walk no empty line. A reader on l goes on to
 // its next line. If unlock, it releases head's lock, in the store that
-// empties the slot when l is head.
+// empties the slot when l is head and otherwise in the one that updates
+// head's chain bits.
 func (t *table[K, V]) removeWords(head, l *wline, i int, unlock bool) {
 	if l == head {
 		l.remove(i, lockBit(unlock))
@@ -255,9 +264,19 @@ func (t *table[K, V]) removeWords(head, l *wline, i int, unlock bool) {
 		prev.next.Store(l.next.Load())
 		t.overflow.Add(-1)
 	}
-	if unlock {
-		head.unlock()
+	head.ctrl.Store(head.ctrl.Load()&^(chainBits|lockBit(unlock)) | head.chainBits())
+}
+
+// chainBits returns the chain bits of the pairs in head line head's
+// overflow lines, whose head's lock the caller holds.
+func (head *wline) chainBits() uint64 {
+	var bits uint64
+	for l := head.next.Load(); l != nil; l = l.next.Load() {
+		for hits := l.ctrl.Load() & wordHighs; hits != 0; hits &= hits - 1 {
+			bits |= chainBit(l.ctrl.Load() >> (8 * slotOf(hits)) & 0xff)
+		}
 	}
+	return bits
 }
 
 // lockBit returns locked if unlock, else 0: the bit that a store which
@@ -272,19 +291,23 @@ func lockBit(unlock bool) uint64 {
 // addWords appends the pair kw, vw, with meta byte w, to the chain that
 // starts at head line head, whose lock the caller holds, and reports
 // whether it added an overflow line. If unlock, it releases head's lock,
-// in the store that publishes the pair when the pair goes into head.
+// in the store that publishes the pair when the pair goes into head. A
+// pair for an overflow line sets its chain bit in head before a reader
+// can find it there.
 func (t *table[K, V]) addWords(head *wline, kw, vw, w uint64, unlock bool) (grew bool) {
+	if m := ^head.ctrl.Load() & wordHighs; m != 0 {
+		head.fillFree(m, kw, vw, w, lockBit(unlock))
+		return false
+	}
+	head.ctrl.Store(head.ctrl.Load() | chainBit(w))
 	for l := head; ; l = l.next.Load() {
 		if m := ^l.ctrl.Load() & wordHighs; m != 0 {
-			if l == head {
-				l.fillFree(m, kw, vw, w, lockBit(unlock))
-				return false
-			}
 			l.fillFree(m, kw, vw, w, 0)
 			break
 		}
 		if l.next.Load() == nil {
 			nl := new(wline)
+			nl.ctrl.Store(chainBits)
 			nl.fill(0, kw, vw, w, 0)
 			l.next.Store(nl)
 			t.overflow.Add(1)

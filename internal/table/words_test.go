@@ -212,6 +212,17 @@ var wordBreakers = []struct {
 		nl.ctrl.Store(locked)
 		l.next.Store(nl)
 	}},
+	{"chain bits", true, "chain bits", func(m *Map[int, int]) {
+		l := &liveWords(m).lines[0]
+		l.ctrl.Store(l.ctrl.Load() ^ chainBit(uint64(0)))
+	}},
+	{"overflow line without chain bits", false, "lacks chain bits", func(m *Map[int, int]) {
+		l := &liveWords(m).lines[1]
+		for l.next.Load() != nil {
+			l = l.next.Load()
+		}
+		l.next.Store(new(wline))
+	}},
 	{"misplaced key", false, "its hash selects", func(m *Map[int, int]) {
 		kw := liveWords(m).lines[0].kv[0].k.Load()
 		h := mixInt(kw, m.cur.Load().intSeed)
