@@ -66,28 +66,17 @@ func (c *Concurrent[K, V]) GetOrCompute(k K, f func() V) (actual V, loaded bool)
 
 // DeleteFunc deletes every entry for which del returns true, as
 // maps.DeleteFunc does for a native map and xsync.Map's DeleteMatching
-// does. It visits the entries as All does and calls del for each with its
-// bucket locked and the value stored at that moment, so del must not use
-// the map; an entry set after the visit of its bucket is not considered.
-// Its deletes count toward compaction as Delete's do, and its end is the
-// end of an expiry sweep (see Stats.SweepEnded): a map it leaves drained
-// compacts even if it refilled right after its earlier drains. A panic in
-// del propagates, with the entries approved before it deleted. An entry
-// whose key is a NaN stays, as in a native map. O(Len + table size). Safe
-// for concurrent use.
+// does. It visits each bucket once, as All does, and calls del for each of
+// the bucket's entries with the bucket locked and the value stored at that
+// moment, so del must not use the map; an entry set after the visit of its
+// bucket is not considered. Its deletes count as Delete's do, and its end
+// is the end of an expiry sweep (see Stats.SweepEnded): a map it leaves
+// drained compacts even if it refilled right after its earlier drains. A
+// panic in del propagates, with the entries approved before it deleted and
+// no lock held. An entry whose key is a NaN stays, as in a native map.
+// O(Len + table size). Safe for concurrent use.
 func (c *Concurrent[K, V]) DeleteFunc(del func(K, V) bool) {
-	deleted := 0
-	c.table.Range(func(k K, _ V) bool {
-		c.Compute(k, func(cur V, loaded bool) (V, ComputeOp) {
-			if loaded && del(k, cur) {
-				deleted++
-				return cur, DeleteOp
-			}
-			return cur, CancelOp
-		})
-		return true
-	})
-	if deleted > 0 {
+	if deleted := c.table.DeleteFunc(del); deleted > 0 {
 		c.sweepEnded(deleted)
 	}
 }
