@@ -109,10 +109,14 @@ func (m *Map[K, V]) nearGrowth(t *table[K, V], c *counter, n int64) bool {
 // counter has counted since it last reported a check due if it has now
 // counted its share (see CheckEvery), and 0 otherwise; a check that comes
 // due during a resize is left for the resize's publication to report, and
-// one in a table of one head bucket, which has no smaller table to
-// compact into, is not reported (a tiny map's deletes ask no policy).
+// a table of one head bucket, which has no smaller table to compact into,
+// counts no deletes toward a check (a tiny map's deletes ask no policy).
 func (m *Map[K, V]) deleted(h uint64) int {
 	c, _ := m.add(h, -1)
+	t := m.cur.Load()
+	if t.mask == 0 {
+		return 0
+	}
 	d := c.deletes.Add(1)
 	share := m.checkEvery.Load()
 	if c != &m.base {
@@ -122,12 +126,8 @@ func (m *Map[K, V]) deleted(h uint64) int {
 		return 0
 	}
 	c.deletes.Store(0)
-	t := m.cur.Load()
 	if t.resize.Load() != nil {
 		m.skipped.Add(d)
-		return 0
-	}
-	if t.mask == 0 {
 		return 0
 	}
 	return int(d)
