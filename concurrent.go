@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"runtime"
+	"sync/atomic"
 	"weak"
 
 	"github.com/shrinkmap/shrinkmap/internal/table"
@@ -33,10 +34,10 @@ import (
 type Concurrent[K comparable, V any] struct {
 	_     noCopy
 	table table.Map[K, V]
-	cfg   *config    // nil for the defaults
-	bg    *compactor // nil without WithCompactEvery
-	pol   policyState
-	named *concurrentMetrics // nil unless WithName
+	cfg   *config                     // nil for the defaults
+	bg    *compactor                  // nil without WithCompactEvery
+	pol   atomic.Pointer[policyState] // nil until the first policy check
+	named *concurrentMetrics          // nil unless WithName
 }
 
 // DefaultCounterStripes returns the number of counter stripes of a
@@ -260,9 +261,11 @@ func (c *Concurrent[K, V]) Shrink() {
 //     check count as drained if the map is drained at the check.
 func (c *Concurrent[K, V]) Stats() Stats {
 	s := statsOf(c.table.Usage())
-	c.pol.mu.Lock()
-	c.pol.fill(&s)
-	c.pol.mu.Unlock()
+	if p := c.pol.Load(); p != nil {
+		p.mu.Lock()
+		p.fill(&s)
+		p.mu.Unlock()
+	}
 	return s
 }
 

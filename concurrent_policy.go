@@ -182,15 +182,16 @@ func (c *Concurrent[K, V]) checkSweep(deletes int, sweepEnded bool) (r table.Res
 // another resize leaves the policy's state as the check found it, so that
 // it does not await that compaction.
 func (c *Concurrent[K, V]) askPolicy(s *Stats, gen uint64, deletes int, r table.Resize, smaller bool) bool {
-	c.pol.mu.Lock()
-	defer c.pol.mu.Unlock()
+	p := c.policy()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	shrinks := c.table.Compactions()
-	c.pol.observe(s, deletes, smaller, shrinks)
+	p.observe(s, deletes, smaller, shrinks)
 	if !smaller {
 		return false
 	}
-	before := c.pol.hist
-	reason, ok := c.pol.decide(c.config().policy, *s, shrinks)
+	before := p.hist
+	reason, ok := p.decide(c.config().policy, *s, shrinks)
 	if !ok {
 		return false
 	}
@@ -198,7 +199,7 @@ func (c *Concurrent[K, V]) askPolicy(s *Stats, gen uint64, deletes int, r table.
 	if c.table.StartResize(r, gen) {
 		return true
 	}
-	c.pol.hist, c.pol.awaited = before, shrinks
+	p.hist, p.awaited = before, shrinks
 	return false
 }
 
@@ -223,17 +224,39 @@ func (c *Concurrent[K, V]) resizeNow(kind table.Kind) {
 		if !c.table.StartResize(r, u.Gen) {
 			continue
 		}
-		c.pol.mu.Lock()
-		if kind == table.Clear {
-			c.pol.hist.cleared()
-		} else {
-			c.pol.hist.observe(u.Len, u.Peak, 0)
-			c.pol.hist.compacted(u.Len)
-		}
-		c.pol.mu.Unlock()
+		c.recordResize(kind, u)
 		c.published(c.table.Finish(u.Gen))
 		return
 	}
+}
+
+// recordResize records in the policy's history a resize of kind, started
+// by Shrink or Clear on a table of usage u. A Clear of a map whose policy
+// was never asked leaves it so, and allocates nothing for it.
+func (c *Concurrent[K, V]) recordResize(kind table.Kind, u table.Usage) {
+	if kind == table.Clear && c.pol.Load() == nil {
+		return
+	}
+	p := c.policy()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if kind == table.Clear {
+		p.hist.cleared()
+		return
+	}
+	p.hist.observe(u.Len, u.Peak, 0)
+	p.hist.compacted(u.Len)
+}
+
+// policy returns c's policy state, making it on first use: a map whose
+// policy is never asked, such as a tiny one (see Stats.Shrinks), carries
+// none. The first of racing callers to store it wins.
+func (c *Concurrent[K, V]) policy() *policyState {
+	if p := c.pol.Load(); p != nil {
+		return p
+	}
+	c.pol.CompareAndSwap(nil, new(policyState))
+	return c.pol.Load()
 }
 
 // published, if d (a resize just published, or nil) is a compaction,

@@ -108,16 +108,16 @@ func TestConcurrentLostCompactionLeavesPolicyState(t *testing.T) {
 	for k := range 900 {
 		c.Delete(k)
 	}
-	before := c.pol.hist
+	before := c.policy().hist
 	steal = true
 	for k := 900; c.table.Usage().Resize == table.None; k++ {
 		c.Delete(k)
 	}
 	steal = false
 	require.Equal(t, table.Grow, c.table.Usage().Resize, "the resize after the policy said yes")
-	require.Equal(t, c.table.Compactions(), c.pol.awaited, "compactions the policy awaits after losing to another resize")
-	require.Equal(t, before.drainedFrom, c.pol.hist.drainedFrom, "DrainedFrom after a compaction that did not start")
-	require.Equal(t, before.compactedAt, c.pol.hist.compactedAt, "the time of the last compaction after one that did not start")
+	require.Equal(t, c.table.Compactions(), c.policy().awaited, "compactions the policy awaits after losing to another resize")
+	require.Equal(t, before.drainedFrom, c.policy().hist.drainedFrom, "DrainedFrom after a compaction that did not start")
+	require.Equal(t, before.compactedAt, c.policy().hist.compactedAt, "the time of the last compaction after one that did not start")
 	newConcVerifier(c).quiet(t, "after the lost compaction")
 }
 
