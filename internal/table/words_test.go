@@ -1,6 +1,7 @@
 package table
 
 import (
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -331,4 +332,100 @@ func TestWordEmptiedOverflowLineLeaves(t *testing.T) {
 	m := new(Map[int, int])
 	m.Init(Config{Stripes: 1})
 	checkEmptiedOverflowLeaves(t, m, sameLine(m.cur.Load(), 0, wordSlots+2), wordSlots)
+}
+
+// sameChain returns n keys, from start up, whose hashes under t's seed
+// pick line 0 of bucket 0.
+func sameChain(t *table[int, int], start, n int) []int {
+	var ks []int
+	for k := start; len(ks) < n; k++ {
+		if h := mixInt(intBits(k), t.intSeed); h&t.mask == 0 && lineOf(h) == 0 {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+// TestWordChainUnderChurn has a writer add and remove keys of one chain, so
+// that its overflow lines come and go and its head's chain bits change,
+// while readers look up keys of the chain that stay present all along
+// (each must always be found, with its value) and keys that are never
+// stored (each must never be). It checks that the writer saw the chain
+// grow and shrink and an absent key's chain bit clear while the head had
+// overflow lines, so that the readers ran over both kinds of walk.
+func TestWordChainUnderChurn(t *testing.T) {
+	m := new(Map[int, int])
+	m.Init(Config{Stripes: 1, Capacity: 1000})
+	tab := m.cur.Load()
+	ks := sameChain(tab, 1, 24)
+	stay, churn, never := ks[:6], ks[6:18], ks[18:]
+	val := func(k int) int { return k*7 + 1 }
+	for _, k := range stay {
+		m.Store(k, val(k))
+	}
+	head := &tab.words[0].lines[0]
+	var stop atomic.Bool
+	var reads atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)-1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				for _, k := range stay {
+					if v, ok := m.Get(k); !ok || v != val(k) {
+						t.Errorf("Get(%d) = %d, %v; want %d, true: it stays present", k, v, ok, val(k))
+						stop.Store(true)
+						return
+					}
+				}
+				for _, k := range never {
+					if v, ok := m.Get(k); ok {
+						t.Errorf("Get(%d) = %d, true; it was never stored", k, v)
+						stop.Store(true)
+						return
+					}
+				}
+				reads.Add(1)
+			}
+		}()
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var grew, shrank, skipped int
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for i := 0; !stop.Load() && (i < 20000 || time.Now().Before(deadline)); i++ {
+		before := tab.overflow.Load()
+		k := churn[rng.IntN(len(churn))]
+		if _, ok := m.Get(k); ok {
+			m.Delete(k)
+		} else {
+			m.Store(k, val(k))
+		}
+		switch after := tab.overflow.Load(); {
+		case after > before:
+			grew++
+		case after < before:
+			shrank++
+		}
+		for _, a := range never {
+			w := h2(mixInt(intBits(a), tab.intSeed))
+			if c := head.ctrl.Load(); head.next.Load() != nil && c&chainBit(w) == 0 {
+				skipped++
+			}
+		}
+		if i%64 == 0 {
+			runtime.Gosched()
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if m.cur.Load() != tab {
+		t.Fatal("the table resized; the test needs its chain to stay in one table")
+	}
+	if grew == 0 || shrank == 0 || skipped == 0 || reads.Load() == 0 {
+		t.Errorf("overflow lines added %d times, unlinked %d times, absent keys' chain bit clear %d times, %d reader rounds; want each > 0", grew, shrank, skipped, reads.Load())
+	}
+	if err := new(Verifier[int, int]).Verify(m, true); err != nil {
+		t.Error(err)
+	}
 }
