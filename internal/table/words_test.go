@@ -114,26 +114,19 @@ func TestWordSlotReuse(t *testing.T) {
 	const rounds = 100000
 	var stop atomic.Bool
 	var hits [2]atomic.Int64
-	var wg sync.WaitGroup
-	for range max(1, runtime.GOMAXPROCS(0)-1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				for i, k := range []int{a, b} {
-					v, ok := m.Get(k)
-					if ok && v != val(k) {
-						t.Errorf("Get(%d) = %d; want %d, the only value it is stored with", k, v, val(k))
-						stop.Store(true)
-						return
-					}
-					if ok {
-						hits[i].Add(1)
-					}
-				}
+	wait := startReaders(&stop, func() bool {
+		for i, k := range []int{a, b} {
+			v, ok := m.Get(k)
+			if ok && v != val(k) {
+				t.Errorf("Get(%d) = %d; want %d, the only value it is stored with", k, v, val(k))
+				return false
 			}
-		}()
-	}
+			if ok {
+				hits[i].Add(1)
+			}
+		}
+		return true
+	})
 	// The writer goes on until the readers have found each key often,
 	// which on a loaded machine may take more than rounds, for at most
 	// ten seconds. It keeps a key present for a few lookups of its own, so
@@ -150,7 +143,7 @@ func TestWordSlotReuse(t *testing.T) {
 		m.Delete(k)
 	}
 	stop.Store(true)
-	wg.Wait()
+	wait()
 	t.Logf("readers found key %d %d times and key %d %d times", a, hits[0].Load(), b, hits[1].Load())
 	for i, k := range ks {
 		if hits[i].Load() == 0 {
@@ -366,30 +359,22 @@ func TestWordChainUnderChurn(t *testing.T) {
 	head := &tab.words[0].lines[0]
 	var stop atomic.Bool
 	var reads atomic.Int64
-	var wg sync.WaitGroup
-	for range max(1, runtime.GOMAXPROCS(0)-1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				for _, k := range stay {
-					if v, ok := m.Get(k); !ok || v != val(k) {
-						t.Errorf("Get(%d) = %d, %v; want %d, true: it stays present", k, v, ok, val(k))
-						stop.Store(true)
-						return
-					}
-				}
-				for _, k := range never {
-					if v, ok := m.Get(k); ok {
-						t.Errorf("Get(%d) = %d, true; it was never stored", k, v)
-						stop.Store(true)
-						return
-					}
-				}
-				reads.Add(1)
+	wait := startReaders(&stop, func() bool {
+		for _, k := range stay {
+			if v, ok := m.Get(k); !ok || v != val(k) {
+				t.Errorf("Get(%d) = %d, %v; want %d, true: it stays present", k, v, ok, val(k))
+				return false
 			}
-		}()
-	}
+		}
+		for _, k := range never {
+			if v, ok := m.Get(k); ok {
+				t.Errorf("Get(%d) = %d, true; it was never stored", k, v)
+				return false
+			}
+		}
+		reads.Add(1)
+		return true
+	})
 	rng := rand.New(rand.NewPCG(1, 2))
 	var grew, shrank, skipped int
 	deadline := time.Now().Add(300 * time.Millisecond)
@@ -418,7 +403,7 @@ func TestWordChainUnderChurn(t *testing.T) {
 		}
 	}
 	stop.Store(true)
-	wg.Wait()
+	wait()
 	if m.cur.Load() != tab {
 		t.Fatal("the table resized; the test needs its chain to stay in one table")
 	}
@@ -428,4 +413,24 @@ func TestWordChainUnderChurn(t *testing.T) {
 	if err := new(Verifier[int, int]).Verify(m, true); err != nil {
 		t.Error(err)
 	}
+}
+
+// startReaders starts a reader on each processor but one (at least one),
+// each calling read until stop is set or read returns false, which sets
+// it; the returned wait waits for them all.
+func startReaders(stop *atomic.Bool, read func() bool) (wait func()) {
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)-1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				if !read() {
+					stop.Store(true)
+					return
+				}
+			}
+		}()
+	}
+	return wg.Wait
 }
