@@ -32,6 +32,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 BENCH_MODULE=$(dirname "$HERE")
+# shellcheck source=SCRIPTDIR/../swapsummary.sh
+source "$BENCH_MODULE/swapsummary.sh"
 SHRINKMAP_DIR=$(cd "${SHRINKMAP_DIR:-$HERE/../..}" && pwd)
 MODE=${1:-full}
 COUNT=${COUNT:-6}
@@ -230,30 +232,8 @@ for copy in orig swapped; do
 done >"$OUT/bursts.txt"
 (cd "$OUT" && "${BENCHSTAT[@]}" orig=orig.txt swapped=swapped.txt) >"$OUT/benchstat.txt"
 
-# summary.md: the median of each benchmark and unit for both copies, and
-# swapped/orig. (benchstat.txt has the same with confidence intervals.)
-medians() {
-	awk '/^Benchmark/ && NF > 3 {
-		name = $1; sub(/-[0-9]+$/, "", name); sub(/^Benchmark/, "", name)
-		for (i = 3; i + 1 <= NF; i += 2) print name "\t" $(i + 1) "\t" $i
-	}' "$1" | sort -t$'\t' -k1,1 -k2,2 -k3,3g |
-		awk -F'\t' '{ k = $1 "\t" $2; v[k, ++n[k]] = $3; if (!(k in seen)) { seen[k]; order[++m] = k } }
-		END { for (j = 1; j <= m; j++) { k = order[j]; c = n[k]
-			med = (c % 2) ? v[k, (c + 1) / 2] : (v[k, c / 2] + v[k, c / 2 + 1]) / 2
-			print k "\t" med "\t" c } }'
-}
-medians "$OUT/orig.txt" >"$WORK/orig.med"
-medians "$OUT/swapped.txt" >"$WORK/swapped.med"
-{
-	echo "Medians of $(head -n1 "$OUT/library.txt" | sed 's/^library: //')"
-	echo
-	echo "| benchmark | unit | orig | swapped | swapped/orig | runs |"
-	echo "|---|---|---:|---:|---:|---:|"
-	join -t$'\t' <(awk -F'\t' '{ print $1 " " $2 "\t" $3 "\t" $4 }' "$WORK/orig.med" | sort) \
-		<(awk -F'\t' '{ print $1 " " $2 "\t" $3 "\t" $4 }' "$WORK/swapped.med" | sort) |
-		awk -F'\t' '{ split($1, p, " "); r = ($2 == 0) ? "n/a" : sprintf("%.2f", $4 / $2)
-			printf "| %s | %s | %.6g | %.6g | %s | %s+%s |\n", p[1], p[2], $2, $4, r, $3, $5 }'
-} >"$OUT/summary.md"
+# summary.md: see swapsummary.sh.
+write_summary "$OUT" "$WORK"
 
 echo >&2
 cat "$OUT/summary.md" >&2
