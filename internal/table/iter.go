@@ -29,40 +29,61 @@ func (m *Map[K, V]) Range(yield func(K, V) bool) {
 // collect appends to buf the entries whose hashes h have h&mask == class,
 // each read from the table that holds it now, starting the search at t.
 func (m *Map[K, V]) collect(buf []Entry[K, V], t *table[K, V], class, mask uint64) []Entry[K, V] {
-	if t.mask < mask {
-		// t's bucket holds the class along with others.
-		return m.collectBucket(buf, t, class&t.mask, class, mask)
-	}
-	// The class spans t's buckets class, class+mask+1, ...
-	for j := class; j <= t.mask; j += mask + 1 {
-		buf = m.collectBucket(buf, t, j, j, t.mask)
-	}
+	m.eachBucket(t, class, mask, func(t *table[K, V], j, class, mask uint64) {
+		buf = appendBucket(buf, t, j, class, mask)
+	})
 	return buf
 }
 
-// collectBucket appends to buf the pairs of t's bucket j whose hashes h
-// have h&mask == class, copied under its lock, or collects them from the next table if the
-// bucket has moved.
-func (m *Map[K, V]) collectBucket(buf []Entry[K, V], t *table[K, V], j, class, mask uint64) []Entry[K, V] {
-	filter := t.mask < mask
+// eachBucket calls f with each head bucket that holds pairs whose hashes h
+// have h&mask == class, locked, in the table that holds them now, starting
+// the search at t: f gets the bucket's table and index and the class and
+// mask that its pairs are to be filtered by when the bucket holds other
+// classes too (t.mask < mask). It unlocks the bucket also if f panics.
+func (m *Map[K, V]) eachBucket(t *table[K, V], class, mask uint64, f func(t *table[K, V], j, class, mask uint64)) {
+	if t.mask < mask {
+		m.lockedBucket(t, class&t.mask, class, mask, f)
+		return
+	}
+	for j := class; j <= t.mask; j += mask + 1 {
+		m.lockedBucket(t, j, j, t.mask, f)
+	}
+}
+
+// lockedBucket calls f with t's bucket j locked, or goes on to the next
+// table if the bucket has moved, for eachBucket.
+func (m *Map[K, V]) lockedBucket(t *table[K, V], j, class, mask uint64, f func(t *table[K, V], j, class, mask uint64)) {
 	if t.words != nil {
 		b := &t.words[j]
 		b.lock()
 		if b.lines[0].ctrl.Load()&forwarded != 0 {
 			b.unlock()
-			return m.collect(buf, t.next.Load(), class, mask)
+			m.eachBucket(t.next.Load(), class, mask, f)
+			return
 		}
-		buf = appendWords(buf, t, b, filter, class, mask)
-		b.unlock()
-		return buf
+		defer b.unlock()
+	} else {
+		head := &t.buckets[j]
+		head.mu.Lock()
+		if head.meta.Load()&forwarded != 0 {
+			head.mu.Unlock()
+			m.eachBucket(t.next.Load(), class, mask, f)
+			return
+		}
+		defer head.mu.Unlock()
 	}
-	head := &t.buckets[j]
-	head.mu.Lock()
-	if head.meta.Load()&forwarded != 0 {
-		head.mu.Unlock()
-		return m.collect(buf, t.next.Load(), class, mask)
+	f(t, j, class, mask)
+}
+
+// appendBucket appends to buf the pairs of t's bucket j, which the caller
+// has locked; only those whose hashes h have h&mask == class if the bucket
+// holds other classes too.
+func appendBucket[K comparable, V any](buf []Entry[K, V], t *table[K, V], j, class, mask uint64) []Entry[K, V] {
+	filter := t.mask < mask
+	if t.words != nil {
+		return appendWords(buf, t, &t.words[j], filter, class, mask)
 	}
-	for b := head; b != nil; b = b.next.Load() {
+	for b := &t.buckets[j]; b != nil; b = b.next.Load() {
 		for hits := b.meta.Load() & metaHighs; hits != 0; hits &= hits - 1 {
 			e := b.slots[slotOf(hits)].Load()
 			if !filter || t.entryHash(e)&mask == class {
@@ -70,6 +91,5 @@ func (m *Map[K, V]) collectBucket(buf []Entry[K, V], t *table[K, V], j, class, m
 			}
 		}
 	}
-	head.mu.Unlock()
 	return buf
 }

@@ -14,52 +14,20 @@ func (m *Map[K, V]) DeleteFunc(del func(K, V) bool) (deleted int) {
 	if t == nil {
 		return 0
 	}
-	for i := range t.size() {
-		m.sweep(t, uint64(i), t.mask, del, &deleted)
-	}
-	return deleted
-}
-
-// sweep removes the pairs that del approves among those whose hashes h have
-// h&mask == class, each from the table that holds it now, starting the
-// search at t, as collect does for Range, and adds their count to deleted.
-func (m *Map[K, V]) sweep(t *table[K, V], class, mask uint64, del func(K, V) bool, deleted *int) {
-	if t.mask < mask {
-		m.sweepBucket(t, class&t.mask, class, mask, del, deleted)
-		return
-	}
-	for j := class; j <= t.mask; j += mask + 1 {
-		m.sweepBucket(t, j, j, t.mask, del, deleted)
-	}
-}
-
-// sweepBucket sweeps, under its lock, the pairs of t's bucket j whose
-// hashes h have h&mask == class, or sweeps the next table if the bucket has
-// moved.
-func (m *Map[K, V]) sweepBucket(t *table[K, V], j, class, mask uint64, del func(K, V) bool, deleted *int) {
-	if t.words != nil {
-		b := &t.words[j]
-		b.lock()
-		if b.lines[0].ctrl.Load()&forwarded != 0 {
-			b.unlock()
-			m.sweep(t.next.Load(), class, mask, del, deleted)
+	sweep := func(t *table[K, V], j, class, mask uint64) {
+		filter := t.mask < mask
+		if t.words != nil {
+			for side := range t.words[j].lines {
+				m.sweepWords(t, &t.words[j].lines[side], filter, class, mask, del, &deleted)
+			}
 			return
 		}
-		defer b.unlock()
-		for side := range b.lines {
-			m.sweepWords(t, &b.lines[side], t.mask < mask, class, mask, del, deleted)
-		}
-		return
+		m.sweepEntries(t, &t.buckets[j], filter, class, mask, del, &deleted)
 	}
-	head := &t.buckets[j]
-	head.mu.Lock()
-	if head.meta.Load()&forwarded != 0 {
-		head.mu.Unlock()
-		m.sweep(t.next.Load(), class, mask, del, deleted)
-		return
+	for i := range t.size() {
+		m.eachBucket(t, uint64(i), t.mask, sweep)
 	}
-	defer head.mu.Unlock()
-	m.sweepEntries(t, head, t.mask < mask, class, mask, del, deleted)
+	return deleted
 }
 
 // sweepWords sweeps the chain of head line head, whose lock the caller
