@@ -40,8 +40,9 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/shrinkmap/shrinkmap/benchmarks/internal/swaprules"
 )
 
 var rules = []string{"remove", "import", "lock", "data"}
@@ -88,11 +89,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "swap:", err)
 		os.Exit(1)
 	}
-	var parts []string
-	for _, r := range rules {
-		parts = append(parts, fmt.Sprintf("%s=%d", r, counts[r]))
-	}
-	fmt.Println("swap:", strings.Join(parts, ","))
+	fmt.Println("swap:", swaprules.Summary(rules, counts))
 	if *expect != "" {
 		if err := check(*expect, counts); err != nil {
 			fmt.Fprintln(os.Stderr, "swap:", err)
@@ -101,27 +98,10 @@ func main() {
 	}
 }
 
-// check compares counts with spec, "rule=n,...".
+// check compares counts with spec, "rule=n,...", over rules (see
+// swaprules.Check).
 func check(spec string, counts map[string]int) error {
-	want := map[string]int{}
-	for _, kv := range strings.Split(spec, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
-		n, err := strconv.Atoi(v)
-		if !ok || err != nil || !slices.Contains(rules, k) {
-			return fmt.Errorf("bad -expect entry %q", kv)
-		}
-		want[k] = n
-	}
-	var bad []string
-	for _, r := range rules {
-		if counts[r] != want[r] {
-			bad = append(bad, fmt.Sprintf("%s applied %d times, want %d", r, counts[r], want[r]))
-		}
-	}
-	if bad != nil {
-		return fmt.Errorf("unexpected rewrite counts: %s", strings.Join(bad, "; "))
-	}
-	return nil
+	return swaprules.Check(spec, rules, counts)
 }
 
 // swapDir rewrites dir/store.go with RemoveStore and every other .go file
