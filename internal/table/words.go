@@ -272,8 +272,9 @@ func (t *table[K, V]) removeWords(head, l *wline, i int, unlock bool) {
 func (head *wline) chainBits() uint64 {
 	var bits uint64
 	for l := head.next.Load(); l != nil; l = l.next.Load() {
-		for hits := l.ctrl.Load() & wordHighs; hits != 0; hits &= hits - 1 {
-			bits |= chainBit(l.ctrl.Load() >> (8 * slotOf(hits)) & 0xff)
+		c := l.ctrl.Load()
+		for hits := c & wordHighs; hits != 0; hits &= hits - 1 {
+			bits |= chainBit(c >> (8 * slotOf(hits)) & 0xff)
 		}
 	}
 	return bits
